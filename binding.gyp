@@ -1,0 +1,31 @@
+{
+  "targets": [
+    {
+      "target_name": "rlcd",
+      "sources": [
+        "native/kernels/attention.cpp",
+        "native/kernels/embedding.cpp",
+        "native/kernels/matmul.cpp",
+        "native/kernels/matmul_packed.cpp",
+        "native/kernels/rmsnorm.cpp",
+        "native/kernels/rope.cpp",
+        "native/kernels/softmax.cpp",
+        "native/kernels/swiglu.cpp",
+        "native/model/config.cpp",
+        "native/model/generate.cpp",
+        "native/model/sampler.cpp",
+        "native/model/score.cpp",
+        "native/model/transformer.cpp",
+        "native/model/weights.cpp",
+        "native/binding/addon.cpp",
+        "native/binding/model_wrap.cpp"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "-mavx2", "-mfma", "-fopenmp", "-fno-math-errno"],
+      "ldflags": ["-fopenmp"]
+    }
+  ]
+}

@@ -1,0 +1,334 @@
+#include "model_wrap.h"
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "../model/generate.h"
+#include "../model/score.h"
+#include "args.h"
+#include "async_call.h"
+
+namespace rlcd::binding {
+
+namespace {
+
+struct AddonData {
+  Napi::FunctionReference model_class;
+};
+
+int max_threads() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n ? (int)n * 4 : 64;
+}
+
+int get_threads(Napi::Object opts, const char* where) {
+  int hw = (int)std::thread::hardware_concurrency();
+  return (int)get_int(opts, "threads", where, hw > 0 ? hw : 1, 1, max_threads());
+}
+
+// ---- createModel ----------------------------------------------------------------------------
+
+ModelConfig parse_config(Napi::Object o) {
+  const char* w = "config";
+  ModelConfig c;
+  c.dim = (int)get_int(o, "dim", w, 0, 1, 1 << 16, true);
+  c.hidden_dim = (int)get_int(o, "hiddenDim", w, 0, 1, 1 << 18, true);
+  c.n_layers = (int)get_int(o, "nLayers", w, 0, 1, 1024, true);
+  c.n_heads = (int)get_int(o, "nHeads", w, 0, 1, 1024, true);
+  c.n_kv_heads = (int)get_int(o, "nKvHeads", w, c.n_heads, 1, 1024);
+  c.head_dim = (int)get_int(o, "headDim", w, c.dim / c.n_heads, 1, 1024);
+  c.vocab_size = (int)get_int(o, "vocabSize", w, 0, 1, 1 << 22, true);
+  c.max_seq_len = (int)get_int(o, "maxSeqLen", w, 0, 1, 1 << 20, true);
+  c.rms_eps = (float)get_number(o, "rmsEps", w, 1e-5);
+  c.rope_theta = get_number(o, "ropeTheta", w, 10000.0);
+  Napi::Value style = o.Get("ropeStyle");
+  if (!style.IsUndefined()) {
+    std::string s = style.IsString() ? style.As<Napi::String>().Utf8Value() : "";
+    if (s == "rotate-half") c.rope_style = RopeStyle::RotateHalf;
+    else if (s == "interleaved") c.rope_style = RopeStyle::Interleaved;
+    else throw_type(o.Env(), "config.ropeStyle must be 'rotate-half' or 'interleaved'");
+  }
+  c.tied_embeddings = get_bool(o, "tiedEmbeddings", w, true);
+  c.qkv_bias = get_bool(o, "qkvBias", w, false);
+  c.bos_id = (int)get_int(o, "bosId", w, 1, -1, c.vocab_size - 1);
+  c.eos_id = (int)get_int(o, "eosId", w, 2, -1, c.vocab_size - 1);
+  try {
+    c.validate();
+  } catch (const RangeError& e) {
+    throw_range(o.Env(), e.what());
+  }
+  return c;
+}
+
+class CreateModelCall : public AsyncCall {
+ public:
+  CreateModelCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, Vocabulary vocab)
+      : AsyncCall(env, "rlcd.createModel", 1), cfg_(cfg), vocab_(std::move(vocab)),
+        data_(weights.Data()), count_(weights.ElementLength()) {
+    weights_ref_ = Napi::Persistent(weights);  // keeps the buffer alive while we copy it
+  }
+
+ protected:
+  void work() override {
+    auto engine = std::make_shared<Engine>(cfg_, data_, count_);
+    engine->vocab = std::move(vocab_);
+    engine_ = engine;
+  }
+  Napi::Value result(Napi::Env env) override { return ModelWrap::wrap(env, engine_); }
+
+ private:
+  ModelConfig cfg_;
+  Vocabulary vocab_;
+  const float* data_;
+  size_t count_;
+  Napi::Reference<Napi::Float32Array> weights_ref_;
+  EnginePtr engine_;
+};
+
+// ---- generate -----------------------------------------------------------------------------
+
+class GenerateCall : public AsyncCall {
+ public:
+  GenerateCall(Napi::Env env, EnginePtr engine, GenerateRequest req, Napi::Value on_progress)
+      : AsyncCall(env, "rlcd.generate", req.threads), engine_(std::move(engine)), req_(std::move(req)) {
+    if (on_progress.IsFunction())
+      progress_ = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "rlcd.progress", 0, 1);
+  }
+  ~GenerateCall() override {
+    if (progress_) progress_.Release();
+  }
+
+ protected:
+  void work() override {
+    ProgressFn report;
+    if (progress_) {
+      // At most ~10 progress events a second, plus the final one.
+      report = [this](long tokens, int running) {
+        auto now = std::chrono::steady_clock::now();
+        if (running > 0 && now - last_ < std::chrono::milliseconds(100)) return;
+        last_ = now;
+        auto* payload = new std::pair<long, int>(tokens, running);
+        napi_status st = progress_.NonBlockingCall(payload, [](Napi::Env env, Napi::Function fn, std::pair<long, int>* p) {
+          fn.Call({Napi::Number::New(env, (double)p->first), Napi::Number::New(env, p->second)});
+          delete p;
+        });
+        if (st != napi_ok) delete payload;
+      };
+    }
+    result_ = rlcd::generate(engine_->model, engine_->vocab, req_, report);
+  }
+  Napi::Value result(Napi::Env env) override {
+    const size_t B = result_.ids.size();
+    Napi::Array ids = Napi::Array::New(env, B), lps = Napi::Array::New(env, B), fin = Napi::Array::New(env, B);
+    for (size_t b = 0; b < B; b++) {
+      auto a = Napi::Int32Array::New(env, result_.ids[b].size());
+      std::copy(result_.ids[b].begin(), result_.ids[b].end(), a.Data());
+      auto l = Napi::Float32Array::New(env, result_.logprobs[b].size());
+      std::copy(result_.logprobs[b].begin(), result_.logprobs[b].end(), l.Data());
+      ids.Set((uint32_t)b, a);
+      lps.Set((uint32_t)b, l);
+      fin.Set((uint32_t)b, Napi::String::New(env, finish_reason_name(result_.finish[b])));
+    }
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("ids", ids);
+    out.Set("logprobs", lps);
+    out.Set("finishReasons", fin);
+    return out;
+  }
+
+ private:
+  EnginePtr engine_;
+  GenerateRequest req_;
+  GenerateResult result_;
+  Napi::ThreadSafeFunction progress_;
+  std::chrono::steady_clock::time_point last_{};
+};
+
+// ---- logProbs / logits ----------------------------------------------------------------------
+
+class ScoreCall : public AsyncCall {
+ public:
+  ScoreCall(Napi::Env env, EnginePtr engine, std::vector<std::vector<int>> prompts,
+            std::vector<std::vector<int>> conts, int threads)
+      : AsyncCall(env, "rlcd.logProbs", threads), engine_(std::move(engine)), prompts_(std::move(prompts)),
+        conts_(std::move(conts)) {}
+
+ protected:
+  void work() override { out_ = score_continuations(engine_->model, prompts_, conts_, threads()); }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Array arr = Napi::Array::New(env, out_.size());
+    for (size_t i = 0; i < out_.size(); i++) {
+      auto a = Napi::Float32Array::New(env, out_[i].size());
+      std::copy(out_[i].begin(), out_[i].end(), a.Data());
+      arr.Set((uint32_t)i, a);
+    }
+    return arr;
+  }
+
+ private:
+  EnginePtr engine_;
+  std::vector<std::vector<int>> prompts_, conts_;
+  std::vector<std::vector<float>> out_;
+};
+
+class LogitsCall : public AsyncCall {
+ public:
+  LogitsCall(Napi::Env env, EnginePtr engine, std::vector<int> ids, int threads)
+      : AsyncCall(env, "rlcd.logits", threads), engine_(std::move(engine)), ids_(std::move(ids)) {}
+
+ protected:
+  void work() override { out_ = sequence_logits(engine_->model, ids_, threads()); }
+  Napi::Value result(Napi::Env env) override {
+    auto a = Napi::Float32Array::New(env, out_.size());
+    std::copy(out_.begin(), out_.end(), a.Data());
+    return a;
+  }
+
+ private:
+  EnginePtr engine_;
+  std::vector<int> ids_;
+  std::vector<float> out_;
+};
+
+}  // namespace
+
+// ---- the class ------------------------------------------------------------------------------
+
+Napi::Function ModelWrap::define(Napi::Env env) {
+  Napi::Function cls = DefineClass(env, "NativeModel",
+                                   {InstanceMethod("generate", &ModelWrap::generate),
+                                    InstanceMethod("logProbs", &ModelWrap::log_probs),
+                                    InstanceMethod("logits", &ModelWrap::logits),
+                                    InstanceMethod("dispose", &ModelWrap::dispose),
+                                    InstanceAccessor("disposed", &ModelWrap::disposed, nullptr),
+                                    InstanceAccessor("parameterCount", &ModelWrap::parameter_count, nullptr)});
+  auto* data = new AddonData{Napi::Persistent(cls)};
+  env.SetInstanceData<AddonData>(data);
+  return cls;
+}
+
+Napi::Object ModelWrap::wrap(Napi::Env env, EnginePtr engine) {
+  auto* holder = new EnginePtr(std::move(engine));
+  auto ext = Napi::External<EnginePtr>::New(env, holder, [](Napi::Env, EnginePtr* p) { delete p; });
+  return env.GetInstanceData<AddonData>()->model_class.New({ext});
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal())
+    throw_type(info.Env(), "NativeModel cannot be constructed directly: use createModel()");
+  engine_ = *info[0].As<Napi::External<EnginePtr>>().Data();
+}
+
+EnginePtr ModelWrap::live(Napi::Env env) const {
+  if (!engine_) throw Napi::Error::New(env, "this model was disposed");
+  return engine_;
+}
+
+// generate(prompts, options?, onProgress?) -> Promise<{ids, logprobs, finishReasons}>
+Napi::Value ModelWrap::generate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnginePtr engine = live(env);
+  GenerateRequest req;
+  req.prompts = to_id_lists(info, 0, "prompts");
+  Napi::Object o = optional_object(info, 1, "options");
+  const char* w = "options";
+  req.max_new_tokens = (int)get_int(o, "maxNewTokens", w, 256, 0, 1 << 20);
+  req.sampling.temperature = (float)get_number(o, "temperature", w, 1.0);
+  if (req.sampling.temperature < 0) throw_range(env, "options.temperature must be >= 0");
+  req.sampling.top_k = (int)get_int(o, "topK", w, 0, 0, 1 << 22);
+  req.sampling.top_p = (float)get_number(o, "topP", w, 1.0);
+  if (!(req.sampling.top_p > 0 && req.sampling.top_p <= 1)) throw_range(env, "options.topP must be in (0, 1]");
+  req.seed = (uint64_t)get_int(o, "seed", w, 0, 0, 9007199254740991LL);
+  req.ignore_eos = get_bool(o, "ignoreEos", w, false);
+  req.stop_strings = get_strings(o, "stop", w);
+  req.banned_strings = get_strings(o, "bannedStrings", w);
+  req.threads = get_threads(o, w);
+  if ((!req.stop_strings.empty() || !req.banned_strings.empty()) && engine->vocab.empty())
+    throw_type(env, "stop and bannedStrings need the token pieces given to createModel()");
+  Napi::Value cb = info.Length() > 2 ? info[2] : env.Undefined();
+  if (!cb.IsUndefined() && !cb.IsFunction()) throw_type(env, "onProgress must be a function");
+  auto* call = new GenerateCall(env, engine, std::move(req), cb);
+  Napi::Promise p = call->promise();
+  call->Queue();
+  return p;
+}
+
+// logProbs(prompts, continuations, options?) -> Promise<Float32Array[]>
+Napi::Value ModelWrap::log_probs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnginePtr engine = live(env);
+  auto prompts = to_id_lists(info, 0, "prompts");
+  auto conts = to_id_lists(info, 1, "continuations");
+  if (prompts.size() != conts.size())
+    throw_range(env, "prompts and continuations must have the same length");
+  Napi::Object o = optional_object(info, 2, "options");
+  auto* call = new ScoreCall(env, engine, std::move(prompts), std::move(conts), get_threads(o, "options"));
+  Napi::Promise p = call->promise();
+  call->Queue();
+  return p;
+}
+
+// logits(ids, options?) -> Promise<Float32Array (T * V)>
+Napi::Value ModelWrap::logits(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  EnginePtr engine = live(env);
+  if (info.Length() < 1) throw_type(env, "ids must be an Int32Array or an array of integers");
+  auto ids = to_ids(env, info[0], "ids");
+  Napi::Object o = optional_object(info, 1, "options");
+  auto* call = new LogitsCall(env, engine, std::move(ids), get_threads(o, "options"));
+  Napi::Promise p = call->promise();
+  call->Queue();
+  return p;
+}
+
+Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
+  engine_.reset();  // running calls keep their own reference
+  return info.Env().Undefined();
+}
+
+Napi::Value ModelWrap::disposed(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), !engine_);
+}
+
+Napi::Value ModelWrap::parameter_count(const Napi::CallbackInfo& info) {
+  EnginePtr engine = live(info.Env());
+  return Napi::Number::New(info.Env(), (double)engine->model.params().total);
+}
+
+Napi::Value create_model(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object cfg_obj = require_object(info, 0, "config");
+  ModelConfig cfg = parse_config(cfg_obj);
+  if (info.Length() < 2 || !info[1].IsTypedArray() ||
+      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type(env, "weights must be a Float32Array");
+  Napi::Float32Array weights = info[1].As<Napi::Float32Array>();
+  ParameterTensors layout;
+  layout.layout(cfg);
+  if (weights.ElementLength() != layout.total)
+    throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " floats; this config needs " +
+                         std::to_string(layout.total));
+  Vocabulary vocab;
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsArray()) throw_type(env, "pieces must be an array of Uint8Array");
+    Napi::Array arr = info[2].As<Napi::Array>();
+    if (arr.Length() != (uint32_t)cfg.vocab_size)
+      throw_range(env, "pieces has " + std::to_string(arr.Length()) + " entries; the vocabulary has " +
+                           std::to_string(cfg.vocab_size));
+    vocab.pieces.resize(arr.Length());
+    for (uint32_t i = 0; i < arr.Length(); i++) {
+      Napi::Value v = arr.Get(i);
+      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+        throw_type(env, "pieces[" + std::to_string(i) + "] must be a Uint8Array");
+      Napi::Uint8Array b = v.As<Napi::Uint8Array>();
+      vocab.pieces[i].assign(reinterpret_cast<const char*>(b.Data()), b.ElementLength());
+    }
+  }
+  auto* call = new CreateModelCall(env, cfg, weights, std::move(vocab));
+  Napi::Promise p = call->promise();
+  call->Queue();
+  return p;
+}
+
+}  // namespace rlcd::binding

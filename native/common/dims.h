@@ -1,0 +1,9 @@
+// Dimension legend used in every shape comment of the engine (after llm.c):
+//   B   sequences in a batch            N   rows in a token batch (tokens from any sequences)
+//   T   positions (time)                C   model width (hidden_size)
+//   NH  query heads                     NKV key/value heads (GQA: NH % NKV == 0)
+//   HS  head size                       QD  NH * HS         KVD NKV * HS
+//   H   MLP hidden width                V   vocabulary size  L   layers
+// Matrices are row-major; a weight W[out, in] is applied as y = x W^T (PyTorch's Linear layout),
+// so every dot product runs over contiguous memory of both operands.
+#pragma once

@@ -1,0 +1,75 @@
+#include "attention.h"
+
+#include <cmath>
+#include <cstring>
+
+#include "simd.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace rlcd {
+
+namespace {
+
+// scores[t] = q . k_t * scale for t in [0, len). Keys sit `stride` floats apart. With AVX2 and a
+// head size that is a multiple of 8, eight keys are dotted at once and reduced together; each
+// score's summation order depends only on t and HS, never on len or the batch.
+void scores_forward(float* scores, const float* q, const float* k, long stride, int len, int HS, float scale) {
+  int t = 0;
+#ifdef RLCD_AVX2
+  if (HS % 8 == 0) {
+    const __m256 vs = _mm256_set1_ps(scale);
+    for (; t + 8 <= len; t += 8) {
+      __m256 acc[8];
+      for (int j = 0; j < 8; j++) acc[j] = _mm256_setzero_ps();
+      for (int d = 0; d < HS; d += 8) {
+        __m256 qv = _mm256_loadu_ps(q + d);
+        for (int j = 0; j < 8; j++) acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k + (t + j) * stride + d), acc[j]);
+      }
+      // Transpose-and-add: lane j of the result is the sum of acc[j]'s lanes.
+      __m256 s01 = _mm256_hadd_ps(acc[0], acc[1]), s23 = _mm256_hadd_ps(acc[2], acc[3]);
+      __m256 s45 = _mm256_hadd_ps(acc[4], acc[5]), s67 = _mm256_hadd_ps(acc[6], acc[7]);
+      __m256 s0123 = _mm256_hadd_ps(s01, s23), s4567 = _mm256_hadd_ps(s45, s67);
+      __m256 lo = _mm256_permute2f128_ps(s0123, s4567, 0x20);
+      __m256 hi = _mm256_permute2f128_ps(s0123, s4567, 0x31);
+      _mm256_storeu_ps(scores + t, _mm256_mul_ps(_mm256_add_ps(lo, hi), vs));
+    }
+  }
+#endif
+  for (; t < len; t++) scores[t] = dot(q, k + t * stride, HS) * scale;
+}
+
+}  // namespace
+
+void attention_forward(float* out, const float* q, const int* slot, const int* pos,
+                       const LayerCache& cache, int N, int NH, int NKV, int HS, float* scratch) {
+  const int group = NH / NKV;
+  const float scale = 1.0f / std::sqrt((float)HS);
+  const long work = (long)N * NH;
+  long cost = 0;
+  for (int n = 0; n < N; n++) cost += pos[n] + 1;
+#pragma omp parallel for schedule(dynamic, 4) if (cost * NH * HS > 65536)
+  for (long item = 0; item < work; item++) {
+    int n = (int)(item / NH);
+    int h = (int)(item % NH);
+    int kvh = h / group;
+#ifdef _OPENMP
+    float* att = scratch + (long)omp_get_thread_num() * cache.t_max;
+#else
+    float* att = scratch;
+#endif
+    const float* qv = q + ((long)n * NH + h) * HS;
+    const long base = (long)slot[n] * cache.t_max * cache.kvd + (long)kvh * HS;
+    const int len = pos[n] + 1;
+    scores_forward(att, qv, cache.k + base, cache.kvd, len, HS, scale);
+    float mx = max_of(att, len);
+    float inv = 1.0f / exp_shifted(att, att, mx, len);
+    float* o = out + ((long)n * NH + h) * HS;
+    std::memset(o, 0, sizeof(float) * HS);
+    for (int t = 0; t < len; t++) axpy(o, att[t] * inv, cache.v + base + (long)t * cache.kvd, HS);
+  }
+}
+
+}  // namespace rlcd

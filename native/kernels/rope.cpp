@@ -1,0 +1,46 @@
+#include "rope.h"
+
+#include <cmath>
+
+namespace rlcd {
+
+void RopeTable::init(int positions, int head_size, double theta) {
+  max_positions = positions;
+  half = head_size / 2;
+  cos.assign((size_t)positions * half, 0.0f);
+  sin.assign((size_t)positions * half, 0.0f);
+  for (int p = 0; p < positions; p++)
+    for (int i = 0; i < half; i++) {
+      double freq = 1.0 / std::pow(theta, (2.0 * i) / head_size);
+      double angle = p * freq;
+      cos[(size_t)p * half + i] = (float)std::cos(angle);
+      sin[(size_t)p * half + i] = (float)std::sin(angle);
+    }
+}
+
+void rope_forward(float* x, const int* pos, int N, int heads, int HS, RopeStyle style,
+                  const RopeTable& table) {
+  const int half = HS / 2;
+  for (int n = 0; n < N; n++) {
+    const float* c = table.cos.data() + (size_t)pos[n] * half;
+    const float* s = table.sin.data() + (size_t)pos[n] * half;
+    for (int h = 0; h < heads; h++) {
+      float* v = x + ((long)n * heads + h) * HS;
+      if (style == RopeStyle::RotateHalf) {
+        for (int i = 0; i < half; i++) {
+          float a = v[i], b = v[i + half];
+          v[i] = a * c[i] - b * s[i];
+          v[i + half] = b * c[i] + a * s[i];
+        }
+      } else {
+        for (int i = 0; i < half; i++) {
+          float a = v[2 * i], b = v[2 * i + 1];
+          v[2 * i] = a * c[i] - b * s[i];
+          v[2 * i + 1] = a * s[i] + b * c[i];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace rlcd

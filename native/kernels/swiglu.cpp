@@ -1,0 +1,27 @@
+#include "swiglu.h"
+
+#include <cmath>
+
+#include "simd.h"
+
+namespace rlcd {
+
+void swiglu_forward(float* out, const float* gate, const float* up, long count) {
+  long i = 0;
+#ifdef RLCD_AVX2
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 sign = _mm256_set1_ps(-0.0f);
+  for (; i + 8 <= count; i += 8) {
+    __m256 g = _mm256_loadu_ps(gate + i);
+    __m256 e = exp8(_mm256_xor_ps(g, sign));  // exp(-g)
+    __m256 silu = _mm256_div_ps(g, _mm256_add_ps(one, e));
+    _mm256_storeu_ps(out + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+  }
+#endif
+  for (; i < count; i++) {
+    float g = gate[i];
+    out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+}  // namespace rlcd

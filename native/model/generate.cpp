@@ -1,0 +1,137 @@
+#include "generate.h"
+
+#include <algorithm>
+
+#include "../common/check.h"
+#include "../kernels/softmax.h"
+
+namespace rlcd {
+
+const char* finish_reason_name(FinishReason r) {
+  switch (r) {
+    case FinishReason::Eos: return "eos";
+    case FinishReason::Stop: return "stop";
+    default: return "length";
+  }
+}
+
+namespace {
+
+// Rows per forward call while prefilling, to bound activation memory on long prompts.
+constexpr int kPrefillRows = 512;
+
+bool contains_new_stop(const std::string& text, size_t old_len, const std::vector<std::string>& stops) {
+  for (const auto& s : stops) {
+    if (s.empty() || text.size() < s.size()) continue;
+    size_t from = old_len >= s.size() ? old_len - s.size() + 1 : 0;
+    if (text.find(s, from) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const GenerateRequest& req,
+                        const ProgressFn& progress) {
+  const ModelConfig& c = model.config();
+  const int B = (int)req.prompts.size();
+  GenerateResult out;
+  out.ids.resize(B);
+  out.logprobs.resize(B);
+  out.finish.assign(B, FinishReason::Length);
+  if (B == 0) return out;
+
+  int longest = 0;
+  for (int b = 0; b < B; b++) {
+    const auto& p = req.prompts[b];
+    RLCD_REQUIRE(!p.empty(), "prompt ", b, " is empty: give at least one token (e.g. BOS)");
+    RLCD_REQUIRE((int)p.size() < c.max_seq_len, "prompt ", b, " has ", p.size(),
+                 " tokens; the model's context is ", c.max_seq_len);
+    for (int t : p)
+      RLCD_REQUIRE(t >= 0 && t < c.vocab_size, "prompt ", b, " has token id ", t,
+                   " outside the vocabulary [0, ", c.vocab_size, ")");
+    longest = std::max(longest, (int)p.size());
+  }
+  const int t_max = std::min(c.max_seq_len, longest + std::max(req.max_new_tokens, 0));
+
+  std::vector<uint8_t> banned = vocab.tokens_containing(req.banned_strings, c.vocab_size);
+  if (req.ignore_eos && c.eos_id >= 0) banned[c.eos_id] = 1;
+  Sampler sampler(c.vocab_size, req.sampling, std::move(banned));
+  std::vector<Rng> rngs;
+  for (int b = 0; b < B; b++) rngs.emplace_back(req.seed + (uint64_t)b);
+
+  KVCache cache;
+  cache.init(c, B, t_max);
+  Activations acts;
+  TokenBatch batch;
+
+  // Prefill: every prompt token, in chunks; the last token of each prompt yields logits.
+  std::vector<float> logits((size_t)B * c.vocab_size);
+  {
+    int b = 0, t = 0;
+    while (b < B) {
+      batch.clear();
+      std::vector<int> owners;  // sequence of each logit row
+      while (b < B && batch.size() < kPrefillRows) {
+        const auto& p = req.prompts[b];
+        bool last = t == (int)p.size() - 1;
+        batch.add(p[t], b, t, last);
+        if (last) owners.push_back(b);
+        if (++t == (int)p.size()) { b++; t = 0; }
+      }
+      model.forward(batch, cache, acts, req.threads);
+      for (size_t i = 0; i < owners.size(); i++)
+        std::copy_n(acts.logits.data() + i * c.vocab_size, c.vocab_size,
+                    logits.data() + (size_t)owners[i] * c.vocab_size);
+    }
+  }
+
+  std::vector<int> active(B);
+  for (int b = 0; b < B; b++) active[b] = b;
+  std::vector<std::string> text(B);
+  std::vector<int> length(B);
+  for (int b = 0; b < B; b++) length[b] = (int)req.prompts[b].size();
+  long generated = 0;
+  if (req.max_new_tokens <= 0) active.clear();
+
+  while (!active.empty()) {
+    // Sample one token for each running sequence, then decide whether it goes on.
+    std::vector<int> next_active;
+    batch.clear();
+    for (int b : active) {
+      const float* row = logits.data() + (size_t)b * c.vocab_size;
+      int tok = sampler.sample(row, rngs[b]);
+      out.ids[b].push_back(tok);
+      out.logprobs[b].push_back(row[tok] - logsumexp(row, c.vocab_size));
+      generated++;
+      if (tok == c.eos_id && !req.ignore_eos) {
+        out.finish[b] = FinishReason::Eos;
+        continue;
+      }
+      if (!req.stop_strings.empty() && tok < (int)vocab.pieces.size()) {
+        size_t old_len = text[b].size();
+        text[b] += vocab.pieces[tok];
+        if (contains_new_stop(text[b], old_len, req.stop_strings)) {
+          out.finish[b] = FinishReason::Stop;
+          continue;
+        }
+      }
+      if ((int)out.ids[b].size() >= req.max_new_tokens || length[b] >= t_max) {
+        out.finish[b] = FinishReason::Length;
+        continue;
+      }
+      batch.add(tok, b, length[b]++, true);
+      next_active.push_back(b);
+    }
+    active.swap(next_active);
+    if (progress) progress(generated, (int)active.size());
+    if (active.empty()) break;
+    model.forward(batch, cache, acts, req.threads);
+    for (size_t i = 0; i < active.size(); i++)
+      std::copy_n(acts.logits.data() + i * c.vocab_size, c.vocab_size,
+                  logits.data() + (size_t)active[i] * c.vocab_size);
+  }
+  return out;
+}
+
+}  // namespace rlcd

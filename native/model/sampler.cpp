@@ -1,0 +1,119 @@
+#include "sampler.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "../common/check.h"
+#include "../kernels/simd.h"
+
+namespace rlcd {
+
+namespace {
+uint64_t splitmix64(uint64_t& x) {
+  uint64_t z = (x += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+inline uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+}  // namespace
+
+Rng::Rng(uint64_t seed) {
+  uint64_t x = seed;
+  for (auto& s : s_) s = splitmix64(x);
+}
+
+uint64_t Rng::next() {
+  uint64_t result = rotl(s_[1] * 5, 7) * 9;
+  uint64_t t = s_[1] << 17;
+  s_[2] ^= s_[0];
+  s_[3] ^= s_[1];
+  s_[1] ^= s_[2];
+  s_[0] ^= s_[3];
+  s_[2] ^= t;
+  s_[3] = rotl(s_[3], 45);
+  return result;
+}
+
+float Rng::uniform() { return (float)(next() >> 40) * (1.0f / 16777216.0f); }
+
+Sampler::Sampler(int vocab_size, SamplingParams params, std::vector<uint8_t> banned)
+    : vocab_(vocab_size), params_(params), banned_(std::move(banned)), scaled_(vocab_size),
+      probs_(vocab_size), candidates_(vocab_size) {
+  if (banned_.empty()) banned_.assign(vocab_size, 0);
+  RLCD_CHECK((int)banned_.size() == vocab_size, "banned mask has wrong size");
+  any_banned_ = std::any_of(banned_.begin(), banned_.end(), [](uint8_t b) { return b != 0; });
+  RLCD_REQUIRE(!std::all_of(banned_.begin(), banned_.end(), [](uint8_t b) { return b != 0; }),
+               "sampling: every token is banned");
+}
+
+int Sampler::sample(const float* logits, Rng& rng) {
+  const int V = vocab_;
+  if (params_.temperature <= 0.0f) {
+    int best = -1;
+    for (int i = 0; i < V; i++)
+      if (!banned_[i] && (best < 0 || logits[i] > logits[best])) best = i;
+    return best;
+  }
+  // z = logits / T with banned tokens at -inf; exp(-inf) = 0 keeps them out of every path below.
+  float* z = scaled_.data();
+  const float inv_t = 1.0f / params_.temperature;
+  for (int i = 0; i < V; i++) z[i] = logits[i] * inv_t;
+  if (any_banned_)
+    for (int i = 0; i < V; i++)
+      if (banned_[i]) z[i] = -INFINITY;
+
+  int n = V;
+  const bool truncate = params_.top_k > 0 && params_.top_k < V;
+  const bool nucleus = params_.top_p < 1.0f;
+  if (!truncate && !nucleus) {
+    // Plain sampling from the whole vocabulary: one vectorised softmax pass, no sorting.
+    float mx = max_of(z, V);
+    float sum = exp_shifted(probs_.data(), z, mx, V);
+    float u = rng.uniform() * sum;
+    float acc = 0.0f;
+    int last = -1;
+    for (int i = 0; i < V; i++) {
+      if (probs_[i] <= 0.0f) continue;
+      acc += probs_[i];
+      last = i;
+      if (u < acc) return i;
+    }
+    return last;  // u landed on the rounding edge
+  }
+  // Candidates sorted by logit (ties: lower id first), cut to the top k.
+  for (int i = 0; i < V; i++) candidates_[i] = i;
+  auto by_logit = [z](int a, int b) { return z[a] > z[b] || (z[a] == z[b] && a < b); };
+  if (truncate) {
+    std::nth_element(candidates_.begin(), candidates_.begin() + params_.top_k - 1, candidates_.end(), by_logit);
+    n = params_.top_k;
+  }
+  std::sort(candidates_.begin(), candidates_.begin() + n, by_logit);
+  while (n > 1 && std::isinf(z[candidates_[n - 1]])) n--;  // banned tokens never count
+  const float mx = z[candidates_[0]];
+  double sum = 0.0;
+  for (int j = 0; j < n; j++) {
+    probs_[j] = std::exp(z[candidates_[j]] - mx);
+    sum += probs_[j];
+  }
+  if (nucleus) {
+    // The smallest prefix (by descending probability) whose mass reaches top_p.
+    double keep = 0.0;
+    int m = 0;
+    while (m < n) {
+      keep += probs_[m++];
+      if (keep >= params_.top_p * sum) break;
+    }
+    n = m;
+    sum = keep;
+  }
+  double u = (double)rng.uniform() * sum;
+  double acc = 0.0;
+  for (int j = 0; j < n; j++) {
+    acc += probs_[j];
+    if (u < acc) return candidates_[j];
+  }
+  return candidates_[n - 1];
+}
+
+}  // namespace rlcd

@@ -1,0 +1,65 @@
+// The LLaMA-family transformer: weights, RoPE table, and the forward pass over a token batch.
+#pragma once
+
+#include <vector>
+
+#include "../common/aligned_buffer.h"
+#include "../kernels/matmul_packed.h"
+#include "config.h"
+#include "kv_cache.h"
+#include "weights.h"
+
+namespace rlcd {
+
+// A token batch: N rows, each one token of some sequence at some position. Prefill (many rows of
+// one sequence), decode (one row of many sequences) and scoring are all token batches, so one
+// code path serves them and KV-cache decoding equals a full re-forward bit for bit.
+struct TokenBatch {
+  std::vector<int> tokens;  // (N)
+  std::vector<int> slots;   // (N) cache slot of the row's sequence
+  std::vector<int> pos;     // (N) position in its sequence
+  std::vector<int> logit_rows;  // rows whose next-token logits are wanted, in output order
+  int size() const { return (int)tokens.size(); }
+  void clear() { tokens.clear(); slots.clear(); pos.clear(); logit_rows.clear(); }
+  void add(int token, int slot, int position, bool want_logits) {
+    if (want_logits) logit_rows.push_back((int)tokens.size());
+    tokens.push_back(token);
+    slots.push_back(slot);
+    pos.push_back(position);
+  }
+};
+
+// Activation buffers for up to `rows` rows, reused across forward calls.
+struct Activations {
+  int rows = 0, logit_rows = 0;
+  AlignedBuffer x, xb, q, k, v, att, gate, up, hidden, logits_in, logits, scratch;
+  void ensure(const ModelConfig& cfg, int rows, int logit_rows, int t_max, int threads);
+};
+
+class Transformer {
+ public:
+  // Copies `count` floats of weights laid out as ParameterTensors (see weights.h).
+  Transformer(const ModelConfig& cfg, const float* weights, size_t count);
+  const ModelConfig& config() const { return cfg_; }
+  const ParameterTensors& params() const { return params_; }
+
+  // Runs the rows of `batch` through every layer, writing their keys/values into `cache` first,
+  // and returns the logits of batch.logit_rows in acts.logits: (logit_rows, V).
+  // Tokens and positions must already be checked (token in [0, V), pos < cache.t_max).
+  void forward(const TokenBatch& batch, KVCache& cache, Activations& acts, int threads) const;
+
+ private:
+  // Inference copies of every linear weight in the panel layout of matmul_packed.h, per layer.
+  struct PackedLayer {
+    PackedMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+  };
+  void pack();
+
+  ModelConfig cfg_;
+  ParameterTensors params_;
+  RopeTable rope_;
+  std::vector<PackedLayer> packed_;
+  PackedMatrix packed_lm_head_;
+};
+
+}  // namespace rlcd

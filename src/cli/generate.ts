@@ -1,0 +1,46 @@
+// rlcd generate: sample text from a model with the native engine.
+import { Command, Option } from 'commander';
+import { generateFields } from '../config/generate.js';
+import { addFlags, parseConfig } from '../config/schema.js';
+import { loadModel } from '../model/load.js';
+import { readPromptsFile } from './jsonl.js';
+import { progressBar } from './progress.js';
+
+export function generateCommand(): Command {
+  const cmd = new Command('generate')
+    .description('Generate text from a LLaMA-family model (Hugging Face directory or llama2.c .bin).')
+    .requiredOption('--model <PATH>', 'Model: a Hugging Face directory or a llama2.c .bin file.')
+    .option('--tokenizer <PATH>', 'Tokenizer (tokenizer.json, a SentencePiece .model, or a llama2.c tokenizer.bin).')
+    .addOption(new Option('--prompt <TEXT>', 'One prompt.').conflicts('promptsFile'))
+    .addOption(new Option('--prompts-file <FILE>', 'JSONL file of {"prompt": "..."} lines.'))
+    .option('--json', 'Print one JSON object per completion.');
+  addFlags(cmd, generateFields);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const { model: modelPath, tokenizer, prompt, promptsFile, json, ...rest } = opts;
+    const config = parseConfig(generateFields, rest, 'cli');
+    if (prompt === undefined && promptsFile === undefined) throw new Error('give --prompt TEXT or --prompts-file F.jsonl');
+    const prompts = prompt !== undefined ? [String(prompt)] : readPromptsFile(String(promptsFile));
+    const model = await loadModel(String(modelPath), tokenizer !== undefined ? { tokenizer: String(tokenizer) } : {});
+    const bar = progressBar('generate', 'tok');
+    try {
+      const completions = await model.generate(prompts, { ...config, onProgress: (done, total) => bar.update(done, total) });
+      bar.stop();
+      for (const c of completions) {
+        if (json) {
+          process.stdout.write(
+            JSON.stringify({
+              promptIndex: c.promptIndex, prompt: prompts[c.promptIndex], text: c.text, ids: c.ids,
+              logprobs: c.logprobs, finishReason: c.finishReason, promptTokens: c.promptTokens,
+            }) + '\n',
+          );
+        } else {
+          process.stdout.write(prompts[c.promptIndex] + c.text + '\n' + (completions.length > 1 ? '\n' : ''));
+        }
+      }
+    } finally {
+      bar.stop();
+      model.dispose();
+    }
+  });
+  return cmd;
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// The rlcd command line: one subcommand per file in this folder.
+import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { generateCommand } from './generate.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+const program = new Command('rlcd')
+  .description('RLCD language-model alignment for Node.js: simulate preferences, train a preference model, PPO.')
+  .version(version)
+  .exitOverride()
+  .showHelpAfterError(false)
+  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+program.addCommand(generateCommand().exitOverride());
+
+try {
+  await program.parseAsync(process.argv);
+} catch (e) {
+  if (e instanceof CommanderError) process.exit(e.exitCode);
+  // Errors: one line on stderr, non-zero exit.
+  process.stderr.write(`rlcd: ${(e as Error).message.split('\n')[0]}\n`);
+  process.exit(1);
+}

@@ -1,0 +1,38 @@
+// What every inference backend offers, in token ids. The native engine implements it; the
+// onnxruntime-node backend for large exported simulators plugs in behind the same interface.
+import type { EngineConfig, FinishReason } from '../native/binding.js';
+
+export interface IdGenerateOptions {
+  maxNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+  /** Sequence b of this call samples from stream seed + b. */
+  seed: number;
+  ignoreEos: boolean;
+  stop: string[];
+  bannedStrings: string[];
+  threads?: number;
+}
+
+export interface IdCompletion {
+  ids: number[];
+  /** log p(id) under the model at temperature 1, one per generated id. */
+  logprobs: number[];
+  finishReason: FinishReason;
+}
+
+export interface InferenceBackend {
+  readonly name: string;
+  readonly config: EngineConfig;
+  generate(
+    prompts: readonly (readonly number[])[],
+    options: IdGenerateOptions,
+    onProgress?: (generatedTokens: number) => void,
+  ): Promise<IdCompletion[]>;
+  /** log p(continuation[i][j] | prompt[i], continuation[i][:j]) for every continuation token. */
+  logProbs(prompts: readonly (readonly number[])[], continuations: readonly (readonly number[])[], options?: { threads?: number }): Promise<number[][]>;
+  /** Next-token logits at every position of one sequence: (T * V) row-major. */
+  logits(ids: readonly number[], options?: { threads?: number }): Promise<Float32Array>;
+  dispose(): void;
+}

@@ -1,0 +1,108 @@
+// Loads a Hugging Face checkpoint directory: config.json + model.safetensors (or the sharded
+// model.safetensors.index.json) into the engine's packed layout.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EngineConfig } from '../native/binding.js';
+import { ModelFormatError } from '../errors/model-format-error.js';
+import { engineConfigFromHf } from './hf-config.js';
+import { PackedWeights, type ParamName } from './layout.js';
+import { SafetensorsFile } from './safetensors.js';
+
+export interface LoadedCheckpoint {
+  config: EngineConfig;
+  weights: PackedWeights;
+  /** The raw config.json, for tools that write checkpoints back. */
+  hfConfig: Record<string, unknown>;
+}
+
+export function readJsonFile(file: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new ModelFormatError(file, `cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new ModelFormatError(file, `is not valid JSON (${(e as Error).message})`);
+  }
+}
+
+/** Where each tensor lives: one file, or the shards named by the index. */
+function openShards(dir: string): Map<string, SafetensorsFile> {
+  const single = path.join(dir, 'model.safetensors');
+  const index = path.join(dir, 'model.safetensors.index.json');
+  const byTensor = new Map<string, SafetensorsFile>();
+  if (fs.existsSync(single)) {
+    const f = new SafetensorsFile(single);
+    for (const name of f.tensors.keys()) byTensor.set(name, f);
+    return byTensor;
+  }
+  if (!fs.existsSync(index)) throw new ModelFormatError(dir, 'has neither model.safetensors nor model.safetensors.index.json');
+  const raw = readJsonFile(index) as { weight_map?: unknown };
+  const map = raw?.weight_map;
+  if (typeof map !== 'object' || map === null) throw new ModelFormatError(index, 'has no weight_map object');
+  const files = new Map<string, SafetensorsFile>();
+  for (const [tensor, shard] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof shard !== 'string' || shard.includes('/') || shard.includes('\\')) {
+      throw new ModelFormatError(index, `weight_map['${tensor}'] must be a file name in the same directory`);
+    }
+    let f = files.get(shard);
+    if (!f) {
+      f = new SafetensorsFile(path.join(dir, shard));
+      files.set(shard, f);
+    }
+    if (!f.tensors.has(tensor)) throw new ModelFormatError(f.path, `has no tensor '${tensor}' although the index says so`);
+    byTensor.set(tensor, f);
+  }
+  return byTensor;
+}
+
+export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
+  const configFile = path.join(dir, 'config.json');
+  const hfConfig = readJsonFile(configFile) as Record<string, unknown>;
+  const config = engineConfigFromHf(hfConfig, configFile);
+  const shards = openShards(dir);
+
+  // Tied embeddings: the checkpoint may store only one of the two matrices (the shared 656K model
+  // keeps lm_head.weight and names the alias in its metadata). One stored matrix means tied.
+  const EMB = 'model.embed_tokens.weight', HEAD = 'lm_head.weight';
+  const hasEmb = shards.has(EMB), hasHead = shards.has(HEAD);
+  if (!hasEmb && !hasHead) throw new ModelFormatError(dir, `has neither ${EMB} nor ${HEAD}`);
+  config.tiedEmbeddings = config.tiedEmbeddings || !(hasEmb && hasHead);
+
+  const weights = new PackedWeights(config);
+  const { dim: C, hiddenDim: H, vocabSize: V, nHeads, nKvHeads, headDim } = config;
+  const QD = nHeads * headDim, KVD = nKvHeads * headDim;
+  const read = (name: string, shape: number[], dest: Float32Array): void => {
+    const file = shards.get(name);
+    if (!file) throw new ModelFormatError(dir, `missing tensor '${name}'`);
+    const info = file.tensors.get(name)!;
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      throw new ModelFormatError(file.path, `tensor '${name}' has shape ${JSON.stringify(info.shape)}, config.json implies ${JSON.stringify(shape)}`);
+    }
+    file.readInto(name, dest);
+  };
+  read(hasEmb ? EMB : HEAD, [V, C], weights.view('tokEmb'));
+  if (!config.tiedEmbeddings) read(HEAD, [V, C], weights.view('lmHead'));
+  read('model.norm.weight', [C], weights.view('finalNorm'));
+  const perLayer: Array<[ParamName, string, number[]]> = [
+    ['attnNorm', 'input_layernorm.weight', [C]],
+    ['wq', 'self_attn.q_proj.weight', [QD, C]],
+    ['wk', 'self_attn.k_proj.weight', [KVD, C]],
+    ['wv', 'self_attn.v_proj.weight', [KVD, C]],
+    ['wo', 'self_attn.o_proj.weight', [C, QD]],
+    ['mlpNorm', 'post_attention_layernorm.weight', [C]],
+    ['wGate', 'mlp.gate_proj.weight', [H, C]],
+    ['wUp', 'mlp.up_proj.weight', [H, C]],
+    ['wDown', 'mlp.down_proj.weight', [C, H]],
+  ];
+  if (config.qkvBias) {
+    perLayer.push(['bq', 'self_attn.q_proj.bias', [QD]], ['bk', 'self_attn.k_proj.bias', [KVD]], ['bv', 'self_attn.v_proj.bias', [KVD]]);
+  }
+  for (let l = 0; l < config.nLayers; l++) {
+    for (const [param, suffix, shape] of perLayer) read(`model.layers.${l}.${suffix}`, shape, weights.layer(param, l));
+  }
+  return { config, weights, hfConfig };
+}

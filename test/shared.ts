@@ -1,0 +1,18 @@
+// Paths into ../shared (real models and references). It is optional: suites that need it skip,
+// and their names say why.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const SHARED = fileURLToPath(new URL('../../shared', import.meta.url));
+export const HF_656K = path.join(SHARED, 'models/tinystories-656k');
+export const LLAMA2C_260K = path.join(SHARED, 'models/stories260K/stories260K.bin');
+export const TOK512 = path.join(SHARED, 'models/stories260K/tok512.bin');
+export const GOLDEN = path.join(SHARED, 'reference/golden.json');
+
+/** `describe` when every file exists, else `describe.skip` with the reason in the suite name. */
+export function describeWith(files: string[], name: string, fn: () => void): void {
+  const missing = files.filter((f) => !fs.existsSync(f));
+  if (missing.length === 0) describe(name, fn);
+  else describe.skip(`${name} [skipped: ${missing.join(', ')} not found]`, fn);
+}
