@@ -52,14 +52,18 @@ export class LanguageModel {
     let done = 0;
     for (let start = 0; start < jobs.length; start += o.batchSize) {
       const batch = jobs.slice(start, start + o.batchSize);
+      // Native progress events arrive asynchronously and may land after the batch resolved.
+      const base = done;
+      let batchOpen = true;
       const results = await this.backend.generate(
         batch.map((j) => j.ids),
         {
           maxNewTokens: o.maxNewTokens, temperature: o.temperature, topK: o.topK, topP: o.topP, seed: o.seed + start,
           ignoreEos: o.ignoreEos, stop: o.stop, bannedStrings: o.bannedStrings, ...(o.threads !== undefined && { threads: o.threads }),
         },
-        onProgress && ((tokens) => onProgress(done + tokens, total)),
+        onProgress && ((tokens) => batchOpen && onProgress(base + tokens, total)),
       );
+      batchOpen = false;
       results.forEach((r, i) => {
         const job = batch[i]!;
         out.push({
