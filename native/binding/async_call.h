@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../common/check.h"
+#include "engine_thread.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -33,11 +34,13 @@ class AsyncCall : public Napi::AsyncWorker {
 
  private:
   void Execute() override {
-#ifdef _OPENMP
-    omp_set_num_threads(threads_);
-#endif
     try {
-      work();
+      EngineThread::instance().run([this] {
+#ifdef _OPENMP
+        omp_set_num_threads(threads_);
+#endif
+        work();
+      });
     } catch (const RangeError& e) {
       range_ = true;
       message_ = e.what();

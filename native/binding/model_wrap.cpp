@@ -92,8 +92,10 @@ class GenerateCall : public AsyncCall {
  public:
   GenerateCall(Napi::Env env, EnginePtr engine, GenerateRequest req, Napi::Value on_progress)
       : AsyncCall(env, "rlcd.generate", req.threads), engine_(std::move(engine)), req_(std::move(req)) {
-    if (on_progress.IsFunction())
+    if (on_progress.IsFunction()) {
       progress_ = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "rlcd.progress", 0, 1);
+      progress_fn_ = Napi::Persistent(on_progress.As<Napi::Function>());
+    }
   }
   ~GenerateCall() override {
     if (progress_) progress_.Release();
@@ -104,13 +106,15 @@ class GenerateCall : public AsyncCall {
     ProgressFn report;
     if (progress_) {
       // At most ~10 progress events a second, plus the final one.
+      // Events go out at most every 100 ms; an event that reaches JS after the call settled is
+      // dropped, so the last one a caller sees is the final count delivered in result().
       report = [this](long tokens, int running) {
         auto now = std::chrono::steady_clock::now();
-        if (running > 0 && now - last_ < std::chrono::milliseconds(100)) return;
+        if (running == 0 || now - last_ < std::chrono::milliseconds(100)) return;
         last_ = now;
-        auto* payload = new std::pair<long, int>(tokens, running);
-        napi_status st = progress_.NonBlockingCall(payload, [](Napi::Env env, Napi::Function fn, std::pair<long, int>* p) {
-          fn.Call({Napi::Number::New(env, (double)p->first), Napi::Number::New(env, p->second)});
+        auto* payload = new ProgressEvent{tokens, running, settled_};
+        napi_status st = progress_.NonBlockingCall(payload, [](Napi::Env env, Napi::Function fn, ProgressEvent* p) {
+          if (!p->settled->load()) fn.Call({Napi::Number::New(env, (double)p->tokens), Napi::Number::New(env, p->running)});
           delete p;
         });
         if (st != napi_ok) delete payload;
@@ -120,6 +124,12 @@ class GenerateCall : public AsyncCall {
   }
   Napi::Value result(Napi::Env env) override {
     const size_t B = result_.ids.size();
+    if (!progress_fn_.IsEmpty()) {
+      settled_->store(true);
+      long total = 0;
+      for (const auto& ids : result_.ids) total += (long)ids.size();
+      progress_fn_.Call({Napi::Number::New(env, (double)total), Napi::Number::New(env, 0)});
+    }
     Napi::Array ids = Napi::Array::New(env, B), lps = Napi::Array::New(env, B), fin = Napi::Array::New(env, B);
     for (size_t b = 0; b < B; b++) {
       auto a = Napi::Int32Array::New(env, result_.ids[b].size());
@@ -141,7 +151,14 @@ class GenerateCall : public AsyncCall {
   EnginePtr engine_;
   GenerateRequest req_;
   GenerateResult result_;
+  struct ProgressEvent {
+    long tokens;
+    int running;
+    std::shared_ptr<std::atomic<bool>> settled;
+  };
   Napi::ThreadSafeFunction progress_;
+  Napi::FunctionReference progress_fn_;
+  std::shared_ptr<std::atomic<bool>> settled_ = std::make_shared<std::atomic<bool>>(false);
   std::chrono::steady_clock::time_point last_{};
 };
 

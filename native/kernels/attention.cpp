@@ -43,14 +43,12 @@ void scores_forward(float* scores, const float* q, const float* k, long stride, 
 
 }  // namespace
 
-void attention_forward(float* out, const float* q, const int* slot, const int* pos,
+void attention_forward(float* out, const float* q, long q_stride, const int* slot, const int* pos,
                        const LayerCache& cache, int N, int NH, int NKV, int HS, float* scratch) {
   const int group = NH / NKV;
   const float scale = 1.0f / std::sqrt((float)HS);
   const long work = (long)N * NH;
-  long cost = 0;
-  for (int n = 0; n < N; n++) cost += pos[n] + 1;
-#pragma omp parallel for schedule(dynamic, 4) if (cost * NH * HS > 65536)
+#pragma omp for schedule(dynamic, 4)
   for (long item = 0; item < work; item++) {
     int n = (int)(item / NH);
     int h = (int)(item % NH);
@@ -60,7 +58,7 @@ void attention_forward(float* out, const float* q, const int* slot, const int* p
 #else
     float* att = scratch;
 #endif
-    const float* qv = q + ((long)n * NH + h) * HS;
+    const float* qv = q + n * q_stride + (long)h * HS;
     const long base = (long)slot[n] * cache.t_max * cache.kvd + (long)kvh * HS;
     const int len = pos[n] + 1;
     scores_forward(att, qv, cache.k + base, cache.kvd, len, HS, scale);

@@ -96,8 +96,7 @@ void matmul_packed_forward(float* out, const float* inp, const PackedMatrix& w, 
   const int row_blocks = (M + row_block - 1) / row_block;
   const int groups = (panels + 1) / 2;
   const long items = (long)row_blocks * groups;
-  const double flops = 2.0 * M * (double)w.K * w.N;
-#pragma omp parallel for schedule(static) if (flops > 200000.0)
+#pragma omp for schedule(static)
   for (long item = 0; item < items; item++) {
     int g = (int)(item % groups), rb = (int)(item / groups);
     int m0 = rb * row_block, m1 = std::min(M, m0 + row_block);

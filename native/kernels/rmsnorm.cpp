@@ -7,6 +7,7 @@
 namespace rlcd {
 
 void rmsnorm_forward(float* out, const float* inp, const float* weight, int N, int C, float eps) {
+#pragma omp for schedule(static)
   for (int n = 0; n < N; n++) {
     const float* x = inp + (long)n * C;
     float* o = out + (long)n * C;

@@ -18,14 +18,15 @@ void RopeTable::init(int positions, int head_size, double theta) {
     }
 }
 
-void rope_forward(float* x, const int* pos, int N, int heads, int HS, RopeStyle style,
+void rope_forward(float* x, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
                   const RopeTable& table) {
   const int half = HS / 2;
+#pragma omp for schedule(static)
   for (int n = 0; n < N; n++) {
     const float* c = table.cos.data() + (size_t)pos[n] * half;
     const float* s = table.sin.data() + (size_t)pos[n] * half;
     for (int h = 0; h < heads; h++) {
-      float* v = x + ((long)n * heads + h) * HS;
+      float* v = x + n * stride + (long)h * HS;
       if (style == RopeStyle::RotateHalf) {
         for (int i = 0; i < half; i++) {
           float a = v[i], b = v[i + half];

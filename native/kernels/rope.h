@@ -19,9 +19,9 @@ struct RopeTable {
   void init(int max_positions, int head_size, double theta);
 };
 
-// x:   (N, heads * HS), rotated in place
+// x:   (N, heads * HS) with rows `stride` floats apart, rotated in place
 // pos: (N) position of each row
-void rope_forward(float* x, const int* pos, int N, int heads, int HS, RopeStyle style,
+void rope_forward(float* x, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
                   const RopeTable& table);
 
 }  // namespace rlcd

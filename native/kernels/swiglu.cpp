@@ -6,7 +6,9 @@
 
 namespace rlcd {
 
-void swiglu_forward(float* out, const float* gate, const float* up, long count) {
+namespace {
+
+void swiglu_span(float* out, const float* gate, const float* up, long count) {
   long i = 0;
 #ifdef RLCD_AVX2
   const __m256 one = _mm256_set1_ps(1.0f);
@@ -21,6 +23,16 @@ void swiglu_forward(float* out, const float* gate, const float* up, long count) 
   for (; i < count; i++) {
     float g = gate[i];
     out[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+}  // namespace
+
+void swiglu_forward(float* out, const float* gate_up, int N, int H) {
+#pragma omp for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const float* row = gate_up + (size_t)n * 2 * H;
+    swiglu_span(out + (size_t)n * H, row, row + H, H);
   }
 }
 

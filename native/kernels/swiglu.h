@@ -3,7 +3,8 @@
 
 namespace rlcd {
 
-// out, gate, up: (N * H) flat
-void swiglu_forward(float* out, const float* gate, const float* up, long count);
+// out:     (N, H)
+// gate_up: (N, 2H)  each row is [gate | up] (the fused output of one matmul)
+void swiglu_forward(float* out, const float* gate_up, int N, int H);
 
 }  // namespace rlcd

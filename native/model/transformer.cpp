@@ -21,12 +21,9 @@ void Activations::ensure(const ModelConfig& c, int n, int nl, int t_max, int thr
     const size_t N = n;
     x.resize(N * c.dim);
     xb.resize(N * c.dim);
-    q.resize(N * c.q_dim());
-    k.resize(N * c.kv_dim());
-    v.resize(N * c.kv_dim());
+    qkv.resize(N * (c.q_dim() + 2 * c.kv_dim()));
     att.resize(N * c.q_dim());
-    gate.resize(N * c.hidden_dim);
-    up.resize(N * c.hidden_dim);
+    gate_up.resize(N * 2 * c.hidden_dim);
     hidden.resize(N * c.hidden_dim);
     rows = n;
   }
@@ -56,15 +53,24 @@ Transformer::Transformer(const ModelConfig& cfg, const float* weights, size_t co
 void Transformer::pack() {
   const ModelConfig& c = cfg_;
   packed_.resize(c.n_layers);
+  const size_t C = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), H = c.hidden_dim;
+  std::vector<float> stacked;
+  auto concat = [&stacked](std::initializer_list<std::pair<const float*, size_t>> parts) {
+    stacked.clear();
+    for (auto [ptr, n] : parts) stacked.insert(stacked.end(), ptr, ptr + n);
+    return stacked.data();
+  };
   for (int l = 0; l < c.n_layers; l++) {
     PackedLayer& p = packed_[l];
-    pack_weight(p.wq, params_.layer(kWq, l), c.q_dim(), c.dim);
-    pack_weight(p.wk, params_.layer(kWk, l), c.kv_dim(), c.dim);
-    pack_weight(p.wv, params_.layer(kWv, l), c.kv_dim(), c.dim);
-    pack_weight(p.wo, params_.layer(kWo, l), c.dim, c.q_dim());
-    pack_weight(p.w_gate, params_.layer(kWGate, l), c.hidden_dim, c.dim);
-    pack_weight(p.w_up, params_.layer(kWUp, l), c.hidden_dim, c.dim);
-    pack_weight(p.w_down, params_.layer(kWDown, l), c.dim, c.hidden_dim);
+    pack_weight(p.wqkv, concat({{params_.layer(kWq, l), QD * C}, {params_.layer(kWk, l), KVD * C}, {params_.layer(kWv, l), KVD * C}}),
+                (int)(QD + 2 * KVD), (int)C);
+    if (c.qkv_bias) {
+      concat({{params_.layer(kBq, l), QD}, {params_.layer(kBk, l), KVD}, {params_.layer(kBv, l), KVD}});
+      p.bqkv = stacked;
+    }
+    pack_weight(p.wo, params_.layer(kWo, l), (int)C, (int)QD);
+    pack_weight(p.w_gate_up, concat({{params_.layer(kWGate, l), H * C}, {params_.layer(kWUp, l), H * C}}), (int)(2 * H), (int)C);
+    pack_weight(p.w_down, params_.layer(kWDown, l), (int)C, (int)H);
   }
   pack_weight(packed_lm_head_, params_.lm_head(), c.vocab_size, c.dim);
 }
@@ -73,50 +79,55 @@ void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& 
                           int threads) const {
   const ModelConfig& c = cfg_;
   const int N = batch.size();
-  const int C = c.dim, H = c.hidden_dim, KVD = c.kv_dim(), HS = c.head_dim;
+  const int C = c.dim, H = c.hidden_dim, QD = c.q_dim(), KVD = c.kv_dim(), HS = c.head_dim;
+  const long QKV = QD + 2 * KVD;  // row stride of the fused q|k|v output
   const int NL = (int)batch.logit_rows.size();
   a.ensure(c, N, NL, cache.t_max, threads);
   const ParameterTensors& p = params_;
   const int* pos = batch.pos.data();
   const int* slot = batch.slots.data();
 
-  embedding_forward(a.x.data(), batch.tokens.data(), p.get(kTokEmb), N, C);
-  for (int l = 0; l < c.n_layers; l++) {
-    // attention block: x += Wo * attn(rope(Wq xb), rope(Wk xb), Wv xb), xb = rmsnorm(x)
-    rmsnorm_forward(a.xb.data(), a.x.data(), p.layer(kAttnNorm, l), N, C, c.rms_eps);
-    const float* bq = c.qkv_bias ? p.layer(kBq, l) : nullptr;
-    const float* bk = c.qkv_bias ? p.layer(kBk, l) : nullptr;
-    const float* bv = c.qkv_bias ? p.layer(kBv, l) : nullptr;
-    const PackedLayer& pl = packed_[l];
-    matmul_packed_forward(a.q.data(), a.xb.data(), pl.wq, bq, N);
-    matmul_packed_forward(a.k.data(), a.xb.data(), pl.wk, bk, N);
-    matmul_packed_forward(a.v.data(), a.xb.data(), pl.wv, bv, N);
-    rope_forward(a.q.data(), pos, N, c.n_heads, HS, c.rope_style, rope_);
-    rope_forward(a.k.data(), pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
-    LayerCache lc = cache.layer(l);
-    for (int n = 0; n < N; n++) {
-      size_t off = ((size_t)slot[n] * cache.t_max + pos[n]) * KVD;
-      std::memcpy(lc.k + off, a.k.data() + (size_t)n * KVD, sizeof(float) * KVD);
-      std::memcpy(lc.v + off, a.v.data() + (size_t)n * KVD, sizeof(float) * KVD);
-    }
-    attention_forward(a.att.data(), a.q.data(), slot, pos, lc, N, c.n_heads, c.n_kv_heads, HS,
-                      a.scratch.data());
-    matmul_packed_forward(a.x.data(), a.att.data(), pl.wo, nullptr, N, true);
+  // One parallel region for the whole step; the kernels share out their loops (see dims.h).
+#pragma omp parallel num_threads(threads)
+  {
+    embedding_forward(a.x.data(), batch.tokens.data(), p.get(kTokEmb), N, C);
+    for (int l = 0; l < c.n_layers; l++) {
+      // attention block: x += Wo attn(rope(Wq xb), rope(Wk xb), Wv xb), xb = rmsnorm(x)
+      const PackedLayer& pl = packed_[l];
+      rmsnorm_forward(a.xb.data(), a.x.data(), p.layer(kAttnNorm, l), N, C, c.rms_eps);
+      matmul_packed_forward(a.qkv.data(), a.xb.data(), pl.wqkv, c.qkv_bias ? pl.bqkv.data() : nullptr, N);
+      float* q = a.qkv.data();
+      float* k = q + QD;
+      const float* v = k + KVD;
+      rope_forward(q, QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
+      rope_forward(k, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
+      LayerCache lc = cache.layer(l);
+#pragma omp for schedule(static)
+      for (int n = 0; n < N; n++) {
+        size_t off = ((size_t)slot[n] * cache.t_max + pos[n]) * KVD;
+        std::memcpy(lc.k + off, k + n * QKV, sizeof(float) * KVD);
+        std::memcpy(lc.v + off, v + n * QKV, sizeof(float) * KVD);
+      }
+      attention_forward(a.att.data(), q, QKV, slot, pos, lc, N, c.n_heads, c.n_kv_heads, HS,
+                        a.scratch.data());
+      matmul_packed_forward(a.x.data(), a.att.data(), pl.wo, nullptr, N, true);
 
-    // MLP block: x += Wdown (silu(Wgate xb) * Wup xb), xb = rmsnorm(x)
-    rmsnorm_forward(a.xb.data(), a.x.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps);
-    matmul_packed_forward(a.gate.data(), a.xb.data(), pl.w_gate, nullptr, N);
-    matmul_packed_forward(a.up.data(), a.xb.data(), pl.w_up, nullptr, N);
-    swiglu_forward(a.hidden.data(), a.gate.data(), a.up.data(), (long)N * H);
-    matmul_packed_forward(a.x.data(), a.hidden.data(), pl.w_down, nullptr, N, true);
+      // MLP block: x += Wdown (silu(Wgate xb) * Wup xb), xb = rmsnorm(x)
+      rmsnorm_forward(a.xb.data(), a.x.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps);
+      matmul_packed_forward(a.gate_up.data(), a.xb.data(), pl.w_gate_up, nullptr, N);
+      swiglu_forward(a.hidden.data(), a.gate_up.data(), N, H);
+      matmul_packed_forward(a.x.data(), a.hidden.data(), pl.w_down, nullptr, N, true);
+    }
+    if (NL > 0) {
+      // Only the rows whose logits are wanted pay for the final norm and the LM head.
+#pragma omp for schedule(static)
+      for (int i = 0; i < NL; i++)
+        std::memcpy(a.logits_in.data() + (size_t)i * C, a.x.data() + (size_t)batch.logit_rows[i] * C,
+                    sizeof(float) * C);
+      rmsnorm_forward(a.logits_in.data(), a.logits_in.data(), p.get(kFinalNorm), NL, C, c.rms_eps);
+      matmul_packed_forward(a.logits.data(), a.logits_in.data(), packed_lm_head_, nullptr, NL);
+    }
   }
-  if (NL == 0) return;
-  // Only the rows whose logits are wanted pay for the final norm and the LM head.
-  for (int i = 0; i < NL; i++)
-    std::memcpy(a.logits_in.data() + (size_t)i * C, a.x.data() + (size_t)batch.logit_rows[i] * C,
-                sizeof(float) * C);
-  rmsnorm_forward(a.logits_in.data(), a.logits_in.data(), p.get(kFinalNorm), NL, C, c.rms_eps);
-  matmul_packed_forward(a.logits.data(), a.logits_in.data(), packed_lm_head_, nullptr, NL);
 }
 
 }  // namespace rlcd

@@ -32,7 +32,7 @@ struct TokenBatch {
 // Activation buffers for up to `rows` rows, reused across forward calls.
 struct Activations {
   int rows = 0, logit_rows = 0;
-  AlignedBuffer x, xb, q, k, v, att, gate, up, hidden, logits_in, logits, scratch;
+  AlignedBuffer x, xb, qkv, att, gate_up, hidden, logits_in, logits, scratch;
   void ensure(const ModelConfig& cfg, int rows, int logit_rows, int t_max, int threads);
 };
 
@@ -50,8 +50,11 @@ class Transformer {
 
  private:
   // Inference copies of every linear weight in the panel layout of matmul_packed.h, per layer.
+  // q, k, v are one matrix (rows of Wq, then Wk, then Wv) and gate, up another, so each block
+  // is one matmul: fewer barriers per step and better balance across threads.
   struct PackedLayer {
-    PackedMatrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    PackedMatrix wqkv, wo, w_gate_up, w_down;
+    std::vector<float> bqkv;  // (QD + 2 KVD) with qkv_bias, else empty
   };
   void pack();
 
