@@ -5,6 +5,10 @@
 #include "../common/check.h"
 #include "../kernels/softmax.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace rlcd {
 
 const char* finish_reason_name(FinishReason r) {
@@ -56,7 +60,10 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
 
   std::vector<uint8_t> banned = vocab.tokens_containing(req.banned_strings, c.vocab_size);
   if (req.ignore_eos && c.eos_id >= 0) banned[c.eos_id] = 1;
-  Sampler sampler(c.vocab_size, req.sampling, std::move(banned));
+  // One sampler (it holds scratch buffers) per thread: sequences are sampled in parallel.
+  const int threads = std::max(1, req.threads);
+  std::vector<Sampler> samplers;
+  for (int i = 0; i < threads; i++) samplers.emplace_back(c.vocab_size, req.sampling, banned);
   std::vector<Rng> rngs;
   for (int b = 0; b < B; b++) rngs.emplace_back(req.seed + (uint64_t)b);
 
@@ -98,11 +105,22 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
     // Sample one token for each running sequence, then decide whether it goes on.
     std::vector<int> next_active;
     batch.clear();
-    for (int b : active) {
+    const int n_active = (int)active.size();
+#pragma omp parallel for num_threads(threads) schedule(static) if (n_active > 1)
+    for (int i = 0; i < n_active; i++) {
+      int b = active[i];
       const float* row = logits.data() + (size_t)b * c.vocab_size;
+#ifdef _OPENMP
+      Sampler& sampler = samplers[omp_get_thread_num()];
+#else
+      Sampler& sampler = samplers[0];
+#endif
       int tok = sampler.sample(row, rngs[b]);
       out.ids[b].push_back(tok);
       out.logprobs[b].push_back(row[tok] - logsumexp(row, c.vocab_size));
+    }
+    for (int b : active) {
+      int tok = out.ids[b].back();
       generated++;
       if (tok == c.eos_id && !req.ignore_eos) {
         out.finish[b] = FinishReason::Eos;
