@@ -1,0 +1,22 @@
+// The README's option tables and build file lists must match the code.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { docBlocks, renderDocs } from '../../src/config/docs.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+test('README option tables are current (run `npm run docs`)', () => {
+  const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  for (const name of Object.keys(docBlocks)) expect(readme).toContain(`<!-- options:${name} -->`);
+  expect(renderDocs(readme)).toBe(readme);
+});
+
+test('binding.gyp builds the same C++ sources as CMakeLists.txt', () => {
+  const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')) as { targets: Array<{ sources: string[] }> };
+  const cmakeDirs = ['native/kernels', 'native/model', 'native/binding'];
+  const onDisk = cmakeDirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.cpp')).map((f) => `${d}/${f}`));
+  expect([...gyp.targets[0]!.sources].sort()).toEqual(onDisk.sort());
+  const cmake = fs.readFileSync(path.join(ROOT, 'CMakeLists.txt'), 'utf8');
+  for (const d of cmakeDirs) expect(cmake).toContain(`${d}/*.cpp`);
+});
