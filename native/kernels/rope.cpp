@@ -18,13 +18,18 @@ void RopeTable::init(int positions, int head_size, double theta) {
     }
 }
 
-void rope_forward(float* x, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
-                  const RopeTable& table) {
+namespace {
+
+// Rotates every head of every row by +angle (sign = 1) or -angle (sign = -1).
+void rotate(float* x, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
+            const RopeTable& table, float sign) {
   const int half = HS / 2;
 #pragma omp for schedule(static)
   for (int n = 0; n < N; n++) {
     const float* c = table.cos.data() + (size_t)pos[n] * half;
-    const float* s = table.sin.data() + (size_t)pos[n] * half;
+    const float* s0 = table.sin.data() + (size_t)pos[n] * half;
+    float s[1024];
+    for (int i = 0; i < half; i++) s[i] = sign * s0[i];
     for (int h = 0; h < heads; h++) {
       float* v = x + n * stride + (long)h * HS;
       if (style == RopeStyle::RotateHalf) {
@@ -42,6 +47,18 @@ void rope_forward(float* x, long stride, const int* pos, int N, int heads, int H
       }
     }
   }
+}
+
+}  // namespace
+
+void rope_forward(float* x, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
+                  const RopeTable& table) {
+  rotate(x, stride, pos, N, heads, HS, style, table, 1.0f);
+}
+
+void rope_backward(float* dx, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
+                   const RopeTable& table) {
+  rotate(dx, stride, pos, N, heads, HS, style, table, -1.0f);
 }
 
 }  // namespace rlcd

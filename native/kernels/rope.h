@@ -24,4 +24,8 @@ struct RopeTable {
 void rope_forward(float* x, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
                   const RopeTable& table);
 
+// The rotation is orthogonal: the gradient is rotated back by the same angle. In place on dx.
+void rope_backward(float* dx, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
+                   const RopeTable& table);
+
 }  // namespace rlcd

@@ -36,4 +36,22 @@ void swiglu_forward(float* out, const float* gate_up, int N, int H) {
   }
 }
 
+// silu(g) = g s(g); silu'(g) = s(g) (1 + g (1 - s(g)))
+void swiglu_backward(float* dgate_up, const float* dout, const float* gate_up, int N, int H) {
+#pragma omp for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const float* g = gate_up + (size_t)n * 2 * H;
+    const float* u = g + H;
+    const float* dy = dout + (size_t)n * H;
+    float* dg = dgate_up + (size_t)n * 2 * H;
+    float* du = dg + H;
+    for (int i = 0; i < H; i++) {
+      float s = 1.0f / (1.0f + std::exp(-g[i]));
+      float silu = g[i] * s;
+      du[i] = dy[i] * silu;
+      dg[i] = dy[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
+    }
+  }
+}
+
 }  // namespace rlcd

@@ -14,7 +14,7 @@ test('README option tables are current (run `npm run docs`)', () => {
 
 test('binding.gyp builds the same C++ sources as CMakeLists.txt', () => {
   const gyp = JSON.parse(fs.readFileSync(path.join(ROOT, 'binding.gyp'), 'utf8')) as { targets: Array<{ sources: string[] }> };
-  const cmakeDirs = ['native/kernels', 'native/model', 'native/binding'];
+  const cmakeDirs = ['native/kernels', 'native/model', 'native/losses', 'native/optim', 'native/binding'];
   const onDisk = cmakeDirs.flatMap((d) => fs.readdirSync(path.join(ROOT, d)).filter((f) => f.endsWith('.cpp')).map((f) => `${d}/${f}`));
   expect([...gyp.targets[0]!.sources].sort()).toEqual(onDisk.sort());
   const cmake = fs.readFileSync(path.join(ROOT, 'CMakeLists.txt'), 'utf8');

@@ -1,0 +1,20 @@
+// Causal self-attention over whole sequences, for training: the forward pass keeps the attention
+// probabilities for the backward pass. Sequences are right-padded, so a valid position never sees
+// a pad (pads come after it) and no padding mask is needed.
+#pragma once
+
+namespace rlcd {
+
+// out:   (B, T, NH * HS)                      written
+// probs: (B, NH, T, T)                        written (lower triangle; the rest is left as is)
+// qkv:   (B, T, stride) with q at column 0, k at q_dim, v at q_dim + kv_dim (RoPE applied)
+void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T,
+                              int NH, int NKV, int HS);
+
+// dqkv:  (B, T, stride) written: dq, dk, dv in the same columns as qkv
+// dout:  (B, T, NH * HS); probs and qkv from the forward pass
+// scratch: (threads, T) floats
+void causal_attention_backward(float* dqkv, const float* dout, const float* probs, const float* qkv,
+                               long stride, int B, int T, int NH, int NKV, int HS, float* scratch);
+
+}  // namespace rlcd

@@ -1,0 +1,159 @@
+#include "gemm.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "simd.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace rlcd {
+
+namespace {
+
+constexpr int kMR = 6;    // rows of the register tile
+constexpr int kNR = 16;   // columns of the register tile (two ymm)
+constexpr int kKC = 256;  // k per packed block: a 6 x 256 A panel and 256 x 16 B panel fit L1/L2
+constexpr int kMC = 96;   // rows of A per work item
+
+// B block (kc x N) -> panels of (kc, 16), zero-padded past N.
+void pack_b(float* dst, Strided B, int k0, int kc, int n0, int nc) {
+  for (int j0 = 0; j0 < nc; j0 += kNR) {
+    float* panel = dst + (long)(j0 / kNR) * kc * kNR;
+    const int cols = std::min(kNR, nc - j0);
+    for (int k = 0; k < kc; k++) {
+      const float* src = B.data + (long)(k0 + k) * B.rs + (long)(n0 + j0) * B.cs;
+      float* row = panel + (long)k * kNR;
+      if (B.cs == 1 && cols == kNR) {
+        for (int j = 0; j < kNR; j++) row[j] = src[j];
+      } else {
+        for (int j = 0; j < cols; j++) row[j] = src[(long)j * B.cs];
+        for (int j = cols; j < kNR; j++) row[j] = 0.0f;
+      }
+    }
+  }
+}
+
+// A block (mc x kc) -> panels of (kc, 6), zero-padded past mc.
+void pack_a(float* dst, Strided A, int m0, int mc, int k0, int kc) {
+  for (int i0 = 0; i0 < mc; i0 += kMR) {
+    float* panel = dst + (long)(i0 / kMR) * kc * kMR;
+    const int rows = std::min(kMR, mc - i0);
+    for (int k = 0; k < kc; k++) {
+      float* col = panel + (long)k * kMR;
+      for (int i = 0; i < rows; i++) col[i] = A.data[(long)(m0 + i0 + i) * A.rs + (long)(k0 + k) * A.cs];
+      for (int i = rows; i < kMR; i++) col[i] = 0.0f;
+    }
+  }
+}
+
+// tile (6 x 16) = a_panel (kc x 6)^T . b_panel (kc x 16); then C (+)= tile on the valid part.
+void micro_kernel(const float* a, const float* b, int kc, float* C, long ldc, int rows, int cols, bool add) {
+  alignas(32) float tile[kMR][kNR];
+#ifdef RLCD_AVX2
+  __m256 c[kMR][2];
+  for (int i = 0; i < kMR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    __m256 b0 = _mm256_loadu_ps(b + (long)k * kNR);
+    __m256 b1 = _mm256_loadu_ps(b + (long)k * kNR + 8);
+    const float* ak = a + (long)k * kMR;
+    for (int i = 0; i < kMR; i++) {
+      __m256 ai = _mm256_broadcast_ss(ak + i);
+      c[i][0] = _mm256_fmadd_ps(ai, b0, c[i][0]);
+      c[i][1] = _mm256_fmadd_ps(ai, b1, c[i][1]);
+    }
+  }
+  for (int i = 0; i < kMR; i++) {
+    _mm256_store_ps(tile[i], c[i][0]);
+    _mm256_store_ps(tile[i] + 8, c[i][1]);
+  }
+#else
+  for (int i = 0; i < kMR; i++)
+    for (int j = 0; j < kNR; j++) tile[i][j] = 0.0f;
+  for (int k = 0; k < kc; k++)
+    for (int i = 0; i < kMR; i++)
+      for (int j = 0; j < kNR; j++) tile[i][j] += a[(long)k * kMR + i] * b[(long)k * kNR + j];
+#endif
+  for (int i = 0; i < rows; i++) {
+    float* dst = C + (long)i * ldc;
+    if (add)
+      for (int j = 0; j < cols; j++) dst[j] += tile[i][j];
+    else
+      for (int j = 0; j < cols; j++) dst[j] = tile[i][j];
+  }
+}
+
+}  // namespace
+
+void gemm(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate) {
+#pragma omp for schedule(static)
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(long)i * ldc + j] = 0.0f;
+    }
+    return;
+  }
+  // The packed B block is shared by the team: one allocation, filled panel by panel in parallel.
+  static thread_local std::vector<float> a_pack;
+  const int n_panels = (N + kNR - 1) / kNR;
+  static std::vector<float> b_shared;  // only touched inside `single` or by the owning team
+  float* b_pack = nullptr;
+  const bool in_team =
+#ifdef _OPENMP
+      omp_in_parallel();
+#else
+      false;
+#endif
+  std::vector<float> b_local;
+  const size_t b_size = (size_t)n_panels * kKC * kNR;
+  if (in_team) {
+#pragma omp single
+    if (b_shared.size() < b_size) b_shared.resize(b_size);
+    b_pack = b_shared.data();
+  } else {
+    b_local.resize(b_size);
+    b_pack = b_local.data();
+  }
+  if (a_pack.size() < (size_t)kMC * kKC) a_pack.resize((size_t)kMC * kKC);
+
+  // Work items: (row block of kMC) x (column chunk of panels), enough items for every thread.
+  const int m_blocks = (M + kMC - 1) / kMC;
+  int chunk_panels = n_panels;
+#ifdef _OPENMP
+  const int team = omp_get_num_threads();
+#else
+  const int team = 1;
+#endif
+  while (chunk_panels > 4 && (long)m_blocks * ((n_panels + chunk_panels - 1) / chunk_panels) < 4L * team)
+    chunk_panels = (chunk_panels + 1) / 2;
+  const int n_chunks = (n_panels + chunk_panels - 1) / chunk_panels;
+  const long items = (long)m_blocks * n_chunks;
+
+  for (int k0 = 0; k0 < K; k0 += kKC) {
+    const int kc = std::min(kKC, K - k0);
+    const bool add = accumulate || k0 > 0;
+#pragma omp for schedule(static)
+    for (int p = 0; p < n_panels; p++)
+      pack_b(b_pack + (long)p * kc * kNR, B, k0, kc, p * kNR, std::min(kNR, N - p * kNR));
+    // (implicit barrier: every panel is packed before any tile reads it)
+#pragma omp for schedule(dynamic, 1)
+    for (long item = 0; item < items; item++) {
+      const int mb = (int)(item / n_chunks), nb = (int)(item % n_chunks);
+      const int m0 = mb * kMC, mc = std::min(kMC, M - m0);
+      pack_a(a_pack.data(), A, m0, mc, k0, kc);
+      const int p1 = std::min(n_panels, (nb + 1) * chunk_panels);
+      for (int p = nb * chunk_panels; p < p1; p++) {
+        const int n0 = p * kNR, cols = std::min(kNR, N - n0);
+        for (int i0 = 0; i0 < mc; i0 += kMR)
+          micro_kernel(a_pack.data() + (long)(i0 / kMR) * kc * kMR, b_pack + (long)p * kc * kNR, kc,
+                       C + (long)(m0 + i0) * ldc + n0, ldc, std::min(kMR, mc - i0), cols, add);
+      }
+    }
+  }
+}
+
+}  // namespace rlcd

@@ -1,0 +1,35 @@
+// PPO's clipped losses (AlpacaFarm / TRL form), per token with a mask, and the KL estimators.
+#pragma once
+
+namespace rlcd {
+
+struct PolicyLossStats {
+  float loss;       // mean over masked tokens of max(-A rho, -A clip(rho, 1-eps, 1+eps))
+  float clipfrac;   // fraction of masked tokens where the clipped term is the larger
+  float approx_kl;  // 0.5 mean (logp - logp_old)^2
+  float ratio_mean;
+};
+
+// dlogprobs: (N) written, d(loss)/dlogp (0 where masked out or clipped)
+PolicyLossStats ppo_policy_loss(float* dlogprobs, const float* logprobs, const float* old_logprobs,
+                                const float* advantages, const float* mask, int N, float cliprange);
+
+struct ValueLossStats {
+  float loss;      // 0.5 mean max((v - R)^2, (clip(v, v_old +- eps) - R)^2)
+  float clipfrac;  // fraction where the clipped term is the larger
+  float error;     // mean (v - R)^2
+};
+
+// dvalues: (N) written
+ValueLossStats ppo_value_loss(float* dvalues, const float* values, const float* old_values,
+                              const float* returns, const float* mask, int N, float cliprange);
+
+// Per-token KL estimators of the policy from the reference, from log-probs of the sampled tokens:
+//   k1 = max(0, logp - logp_ref)   (RLCD/AlpacaFarm: never negative)
+//   k3 = (r - 1) - log r with r = exp(logp_ref - logp)   (unbiased, non-negative)
+void kl_k1(float* kl, const float* logprobs, const float* ref_logprobs, int N);
+void kl_k3(float* kl, const float* logprobs, const float* ref_logprobs, int N);
+// d k3 / d logp = 1 - exp(logp_ref - logp)
+void kl_k3_backward(float* dlogprobs, const float* dkl, const float* logprobs, const float* ref_logprobs, int N);
+
+}  // namespace rlcd

@@ -1,0 +1,405 @@
+#include "trainable.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "../common/check.h"
+#include "../kernels/causal_attention.h"
+#include "../kernels/embedding.h"
+#include "../kernels/gemm.h"
+#include "../kernels/rmsnorm.h"
+#include "../kernels/simd.h"
+#include "../kernels/swiglu.h"
+#include "sampler.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+namespace rlcd {
+
+namespace {
+
+// dst = src, shared out over the team.
+void copy_rows(float* dst, const float* src, long n) {
+#pragma omp for schedule(static)
+  for (long i = 0; i < n; i += 4096) std::memcpy(dst + i, src + i, sizeof(float) * std::min(4096L, n - i));
+}
+// dst[c] += sum_n src[n * ld + c]
+void column_sums(float* dst, const float* src, long ld, int N, int cols) {
+#pragma omp for schedule(static)
+  for (int c = 0; c < cols; c++) {
+    float s = 0.0f;
+    for (int n = 0; n < N; n++) s += src[(long)n * ld + c];
+    dst[c] += s;
+  }
+}
+
+// Which ParameterTensors entry and bias a LoRA target adapts.
+int weight_of(int target) {
+  static const int w[kNumLoraTargets] = {kWq, kWk, kWv, kWo, kWGate, kWUp, kWDown};
+  return w[target];
+}
+
+}  // namespace
+
+TrainableModel::TrainableModel(const ModelConfig& cfg, const float* weights, size_t count, const LoraConfig& lora,
+                               HeadKind head, const float* head_init, uint64_t seed, int threads)
+    : cfg_(cfg), head_kind_(head), threads_(std::max(1, threads)) {
+  cfg_.validate();
+  params_.layout(cfg_);
+  RLCD_REQUIRE(count == params_.total, "weights: expected ", params_.total, " floats for this config, got ", count);
+  params_.memory.resize(params_.total);
+  std::memcpy(params_.memory.data(), weights, sizeof(float) * count);
+  rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
+
+  lora_.layout(cfg_, lora);
+  if (lora.rank > 0) {
+    RLCD_REQUIRE(lora.targets != 0, "LoRA: choose at least one target module");
+    lora_params_.resize(lora_.total);
+    lora_grads_.resize(lora_.total);
+    // A ~ U(-1/sqrt(in), 1/sqrt(in)) (PEFT's kaiming-uniform with a = sqrt(5)), B = 0.
+    Rng rng(seed);
+    for (int l = 0; l < cfg_.n_layers; l++)
+      for (int t = 0; t < kNumLoraTargets; t++) {
+        const auto& s = lora_.slots[l][t];
+        if (!s.on) continue;
+        const float bound = 1.0f / std::sqrt((float)s.in);
+        float* a = lora_params_.data() + s.a;
+        for (size_t i = 0; i < (size_t)lora.rank * s.in; i++) a[i] = (2.0f * rng.uniform() - 1.0f) * bound;
+      }
+    spans_.push_back({lora_params_.data(), lora_grads_.data(), lora_.total});
+  } else {
+    grads_.resize(params_.total);
+    spans_.push_back({params_.memory.data(), grads_.data(), params_.total});
+  }
+  if (head_kind_ != HeadKind::None) {
+    const int C = cfg_.dim;
+    head_params_.resize(C + 1);
+    head_grads_.resize(C + 1);
+    if (head_init) {
+      std::memcpy(head_params_.data(), head_init, sizeof(float) * (C + 1));
+    } else {
+      // N(0, 1/(C+1)) like transformers' reward heads; Box-Muller on our own RNG for determinism.
+      Rng rng(seed ^ 0x5EEDull);
+      const float sd = 1.0f / std::sqrt((float)(C + 1));
+      for (int c = 0; c < C; c++) {
+        float u1 = std::max(rng.uniform(), 1e-7f), u2 = rng.uniform();
+        head_params_.data()[c] = sd * std::sqrt(-2.0f * std::log(u1)) * std::cos(6.2831853f * u2);
+      }
+      head_params_.data()[C] = 0.0f;
+    }
+    spans_.push_back({head_params_.data(), head_grads_.data(), (size_t)C + 1});
+  }
+  size_t total = trainable_count();
+  m_.resize(total);
+  v_.resize(total);
+}
+
+size_t TrainableModel::trainable_count() const {
+  size_t n = 0;
+  for (const auto& s : spans_) n += s.n;
+  return n;
+}
+
+void TrainableModel::ensure(int B, int T, bool want_logits) {
+  const ModelConfig& c = cfg_;
+  const size_t N = (size_t)B * T;
+  const size_t C = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), H = c.hidden_dim, QKV = QD + 2 * KVD;
+  const bool grow = (int)N > cap_rows_ || T > T_ || B > B_;
+  if (grow || layers_.empty()) {
+    layers_.clear();
+    layers_.resize(c.n_layers);
+    for (auto& la : layers_) {
+      la.in.resize(N * C);
+      la.ln1.resize(N * C);
+      la.rstd1.resize(N);
+      la.qkv.resize(N * QKV);
+      la.probs.resize((size_t)B * c.n_heads * T * T);
+      la.att.resize(N * QD);
+      la.mid.resize(N * C);
+      la.ln2.resize(N * C);
+      la.rstd2.resize(N);
+      la.gate_up.resize(N * 2 * H);
+      la.hidden.resize(N * H);
+      la.lora_xa.resize(kNumLoraTargets);
+      for (int t = 0; t < kNumLoraTargets; t++)
+        if (lora_.cfg.enabled(t)) la.lora_xa[t].resize(N * lora_.cfg.rank);
+    }
+    resid_out_.resize(N * C);
+    lnf_.resize(N * C);
+    rstdf_.resize(N);
+    head_out_.resize(N);
+    dres_.resize(N * C);
+    dmid_.resize(N * C);
+    dtmp_.resize(N * C);
+    dln_.resize(N * C);
+    dlnf_.resize(N * C);
+    dhidden_.resize(N * H);
+    dgate_up_.resize(N * 2 * H);
+    datt_.resize(N * QD);
+    dqkv_.resize(N * QKV);
+    dxa_.resize(N * std::max(1, lora_.cfg.rank));
+    dscratch_.resize(std::max(C, QD) + 1);
+    cap_rows_ = (int)N;
+  }
+  if (want_logits && logits_.size() < N * c.vocab_size) logits_.resize(N * c.vocab_size);
+  size_t att_scratch = (size_t)(threads_ + 1) * T;
+  if (attn_scratch_.size() < att_scratch) attn_scratch_.resize(att_scratch);
+}
+
+void TrainableModel::linear(float* y, long ldy, const float* x, long ldx, const float* W, const float* bias, int l,
+                            int target, int in, int out, bool adapters, bool accumulate) {
+  const int N = B_ * T_;
+  linear_forward(y, ldy, x, ldx, W, N, in, out, accumulate);
+  if (bias) {
+#pragma omp for schedule(static)
+    for (int n = 0; n < N; n++)
+      for (int j = 0; j < out; j++) y[(long)n * ldy + j] += bias[j];
+  }
+  if (target >= 0 && adapters && lora_.slots[l][target].on) {
+    const auto& s = lora_.slots[l][target];
+    const int r = lora_.cfg.rank;
+    float* xa = layers_[l].lora_xa[target].data();
+    linear_forward(xa, r, x, ldx, lora_params_.data() + s.a, N, in, r, false);  // (N, r) = x A^T
+    // y += scale * xa B^T: scale folded into a copy of B would cost memory; scale xa into dxa_ scratch.
+    float* xs = dxa_.data();
+    const float sc = lora_.cfg.scale();
+#pragma omp for schedule(static)
+    for (long i = 0; i < (long)N * r; i++) xs[i] = xa[i] * sc;
+    linear_forward(y, ldy, xs, r, lora_params_.data() + s.b, N, r, out, true);
+  }
+}
+
+void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool adapters) {
+  const ModelConfig& c = cfg_;
+  RLCD_REQUIRE(batch.B > 0 && batch.T > 0, "batch is empty");
+  RLCD_REQUIRE(batch.T <= c.max_seq_len, "sequences of ", batch.T, " tokens exceed the context of ", c.max_seq_len);
+  RLCD_REQUIRE((int)batch.tokens.size() == batch.rows() && (int)batch.lengths.size() == batch.B,
+               "batch: tokens must have B*T entries and lengths B");
+  for (int t : batch.tokens)
+    RLCD_REQUIRE(t >= 0 && t < c.vocab_size, "token id ", t, " outside the vocabulary [0, ", c.vocab_size, ")");
+  for (int len : batch.lengths) RLCD_REQUIRE(len >= 1 && len <= batch.T, "length ", len, " outside [1, T]");
+  ensure(batch.B, batch.T, want_logits);
+  B_ = batch.B;
+  T_ = batch.T;
+  have_logits_ = want_logits;
+  used_adapters_ = adapters;
+  tokens_ = batch.tokens;
+  lengths_ = batch.lengths;
+  const int N = batch.rows();
+  pos_.resize(N);
+  for (int n = 0; n < N; n++) pos_[n] = n % T_;
+  const int C = c.dim, H = c.hidden_dim, QD = c.q_dim(), KVD = c.kv_dim(), HS = c.head_dim;
+  const long QKV = QD + 2 * KVD;
+  const ParameterTensors& p = params_;
+
+#pragma omp parallel num_threads(threads_)
+  {
+    embedding_forward(layers_[0].in.data(), tokens_.data(), p.get(kTokEmb), N, C);
+    for (int l = 0; l < c.n_layers; l++) {
+      LayerActs& a = layers_[l];
+      rmsnorm_forward(a.ln1.data(), a.in.data(), p.layer(kAttnNorm, l), N, C, c.rms_eps, a.rstd1.data());
+      float* q = a.qkv.data();
+      linear(q, QKV, a.ln1.data(), C, p.layer(kWq, l), c.qkv_bias ? p.layer(kBq, l) : nullptr, l, kLoraQ, C, QD, adapters, false);
+      linear(q + QD, QKV, a.ln1.data(), C, p.layer(kWk, l), c.qkv_bias ? p.layer(kBk, l) : nullptr, l, kLoraK, C, KVD, adapters, false);
+      linear(q + QD + KVD, QKV, a.ln1.data(), C, p.layer(kWv, l), c.qkv_bias ? p.layer(kBv, l) : nullptr, l, kLoraV, C, KVD, adapters, false);
+      rope_forward(q, QKV, pos_.data(), N, c.n_heads, HS, c.rope_style, rope_);
+      rope_forward(q + QD, QKV, pos_.data(), N, c.n_kv_heads, HS, c.rope_style, rope_);
+      causal_attention_forward(a.att.data(), a.probs.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS);
+      copy_rows(a.mid.data(), a.in.data(), (long)N * C);
+      linear(a.mid.data(), C, a.att.data(), QD, p.layer(kWo, l), nullptr, l, kLoraO, QD, C, adapters, true);
+      rmsnorm_forward(a.ln2.data(), a.mid.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps, a.rstd2.data());
+      linear(a.gate_up.data(), 2 * H, a.ln2.data(), C, p.layer(kWGate, l), nullptr, l, kLoraGate, C, H, adapters, false);
+      linear(a.gate_up.data() + H, 2 * H, a.ln2.data(), C, p.layer(kWUp, l), nullptr, l, kLoraUp, C, H, adapters, false);
+      swiglu_forward(a.hidden.data(), a.gate_up.data(), N, H);
+      float* next = l + 1 < c.n_layers ? layers_[l + 1].in.data() : resid_out_.data();
+      copy_rows(next, a.mid.data(), (long)N * C);
+      linear(next, C, a.hidden.data(), H, p.layer(kWDown, l), nullptr, l, kLoraDown, H, C, adapters, true);
+    }
+    rmsnorm_forward(lnf_.data(), resid_out_.data(), p.get(kFinalNorm), N, C, c.rms_eps, rstdf_.data());
+    if (want_logits) linear_forward(logits_.data(), c.vocab_size, lnf_.data(), C, p.lm_head(), N, C, c.vocab_size, false);
+    if (head_kind_ != HeadKind::None) {
+      const float* w = head_params_.data();
+#pragma omp for schedule(static)
+      for (int n = 0; n < N; n++) head_out_.data()[n] = dot(lnf_.data() + (long)n * C, w, C) + w[C];
+    }
+  }
+}
+
+void TrainableModel::linear_back(float* dx, long lddx, const float* dy, long lddy, const float* x, long ldx,
+                                 const float* W, float* dW, float* dbias, int l, int target, int in, int out,
+                                 bool accumulate_dx) {
+  const int N = B_ * T_;
+  linear_backward_input(dx, lddx, dy, lddy, W, N, in, out, accumulate_dx);
+  if (dW) linear_backward_weight(dW, dy, lddy, x, ldx, N, in, out);
+  if (dbias) column_sums(dbias, dy, lddy, N, out);
+  if (target >= 0 && used_adapters_ && lora_.slots[l][target].on) {
+    const auto& s = lora_.slots[l][target];
+    const int r = lora_.cfg.rank;
+    const float sc = lora_.cfg.scale();
+    const float* xa = layers_[l].lora_xa[target].data();
+    float* dxa = dxa_.data();
+    float* dA = lora_grads_.data() + s.a;
+    float* dB = lora_grads_.data() + s.b;
+    const float* A = lora_params_.data() + s.a;
+    const float* Bm = lora_params_.data() + s.b;
+    // y = sc * xa B^T:  dB += sc dy^T xa;  dxa = sc dy B
+    linear_backward_input(dxa, r, dy, lddy, Bm, N, r, out, false);
+#pragma omp for schedule(static)
+    for (long i = 0; i < (long)N * r; i++) dxa[i] *= sc;
+    // dB (out, r) += sc * dy^T xa: scale dy's contribution through a scaled copy of xa in dtmp_
+    float* xs = dtmp_.data();
+#pragma omp for schedule(static)
+    for (long i = 0; i < (long)N * r; i++) xs[i] = xa[i] * sc;
+    linear_backward_weight(dB, dy, lddy, xs, r, N, r, out);
+    // xa = x A^T:  dA += dxa^T x;  dx += dxa A
+    linear_backward_weight(dA, dxa, r, x, ldx, N, in, r);
+    linear_backward_input(dx, lddx, dxa, r, A, N, in, r, true);
+  }
+}
+
+void TrainableModel::backward(const float* dlogits, const float* dhead) {
+  const ModelConfig& c = cfg_;
+  RLCD_REQUIRE(B_ > 0, "backward() needs a forward() first");
+  RLCD_REQUIRE(!dlogits || have_logits_, "backward(dlogits) needs a forward() with logits");
+  const int N = B_ * T_;
+  const int C = c.dim, H = c.hidden_dim, QD = c.q_dim(), KVD = c.kv_dim(), HS = c.head_dim;
+  const long QKV = QD + 2 * KVD;
+  const ParameterTensors& p = params_;
+  const bool full = grads_.size() > 0 && used_adapters_;  // with LoRA the base is frozen
+  const bool base_grads = grads_.size() > 0;
+  (void)full;
+  auto G = [&](int idx, int l) -> float* {
+    if (!base_grads) return nullptr;
+    return grads_.data() + params_.offsets[idx] + params_.sizes[idx] / (size_t)c.n_layers * (size_t)l;
+  };
+  auto G0 = [&](int idx) -> float* { return base_grads ? grads_.data() + params_.offsets[idx] : nullptr; };
+  // Frozen norms still need somewhere to put their weight gradient.
+  float* sink = dscratch_.data();
+
+#pragma omp parallel num_threads(threads_)
+  {
+    // Head and LM head into d(lnf)
+#pragma omp for schedule(static)
+    for (long i = 0; i < (long)N * C; i++) dlnf_.data()[i] = 0.0f;
+    if (dlogits) {
+      linear_backward_input(dlnf_.data(), C, dlogits, c.vocab_size, p.lm_head(), N, C, c.vocab_size, true);
+      float* dlm = base_grads ? (c.tied_embeddings ? G0(kTokEmb) : G0(kLmHead)) : nullptr;
+      if (dlm) linear_backward_weight(dlm, dlogits, c.vocab_size, lnf_.data(), C, N, C, c.vocab_size);
+    }
+    if (dhead && head_kind_ != HeadKind::None) {
+      const float* w = head_params_.data();
+      float* dw = head_grads_.data();
+#pragma omp for schedule(static)
+      for (int n = 0; n < N; n++)
+        for (int j = 0; j < C; j++) dlnf_.data()[(long)n * C + j] += dhead[n] * w[j];
+#pragma omp for schedule(static)
+      for (int j = 0; j < C; j++) {
+        float s = 0.0f;
+        for (int n = 0; n < N; n++) s += dhead[n] * lnf_.data()[(long)n * C + j];
+        dw[j] += s;
+      }
+#pragma omp single
+      {
+        float s = 0.0f;
+        for (int n = 0; n < N; n++) s += dhead[n];
+        dw[C] += s;
+      }
+    }
+    rmsnorm_backward(dres_.data(), base_grads ? G0(kFinalNorm) : sink, dlnf_.data(), resid_out_.data(),
+                     p.get(kFinalNorm), rstdf_.data(), N, C);
+
+    for (int l = c.n_layers - 1; l >= 0; l--) {
+      LayerActs& a = layers_[l];
+      // MLP block: out = mid + hidden Wdown^T
+      linear_back(dhidden_.data(), H, dres_.data(), C, a.hidden.data(), H, p.layer(kWDown, l), G(kWDown, l), nullptr, l,
+                  kLoraDown, H, C, false);
+      swiglu_backward(dgate_up_.data(), dhidden_.data(), a.gate_up.data(), N, H);
+      linear_back(dln_.data(), C, dgate_up_.data(), 2 * H, a.ln2.data(), C, p.layer(kWGate, l), G(kWGate, l), nullptr, l,
+                  kLoraGate, C, H, false);
+      linear_back(dln_.data(), C, dgate_up_.data() + H, 2 * H, a.ln2.data(), C, p.layer(kWUp, l), G(kWUp, l), nullptr, l,
+                  kLoraUp, C, H, true);
+      rmsnorm_backward(dtmp_.data(), base_grads ? G(kMlpNorm, l) : sink, dln_.data(), a.mid.data(), p.layer(kMlpNorm, l),
+                       a.rstd2.data(), N, C);
+      // d mid = d out (residual) + through the norm
+#pragma omp for schedule(static)
+      for (long i = 0; i < (long)N * C; i++) dmid_.data()[i] = dres_.data()[i] + dtmp_.data()[i];
+
+      // attention block: mid = in + att Wo^T
+      linear_back(datt_.data(), QD, dmid_.data(), C, a.att.data(), QD, p.layer(kWo, l), G(kWo, l), nullptr, l, kLoraO,
+                  QD, C, false);
+      causal_attention_backward(dqkv_.data(), datt_.data(), a.probs.data(), a.qkv.data(), QKV, B_, T_, c.n_heads,
+                                c.n_kv_heads, HS, attn_scratch_.data());
+      rope_backward(dqkv_.data(), QKV, pos_.data(), N, c.n_heads, HS, c.rope_style, rope_);
+      rope_backward(dqkv_.data() + QD, QKV, pos_.data(), N, c.n_kv_heads, HS, c.rope_style, rope_);
+      float* dq = dqkv_.data();
+      linear_back(dln_.data(), C, dq, QKV, a.ln1.data(), C, p.layer(kWq, l), G(kWq, l),
+                  c.qkv_bias ? G(kBq, l) : nullptr, l, kLoraQ, C, QD, false);
+      linear_back(dln_.data(), C, dq + QD, QKV, a.ln1.data(), C, p.layer(kWk, l), G(kWk, l),
+                  c.qkv_bias ? G(kBk, l) : nullptr, l, kLoraK, C, KVD, true);
+      linear_back(dln_.data(), C, dq + QD + KVD, QKV, a.ln1.data(), C, p.layer(kWv, l), G(kWv, l),
+                  c.qkv_bias ? G(kBv, l) : nullptr, l, kLoraV, C, KVD, true);
+      rmsnorm_backward(dtmp_.data(), base_grads ? G(kAttnNorm, l) : sink, dln_.data(), a.in.data(), p.layer(kAttnNorm, l),
+                       a.rstd1.data(), N, C);
+#pragma omp for schedule(static)
+      for (long i = 0; i < (long)N * C; i++) dres_.data()[i] = dmid_.data()[i] + dtmp_.data()[i];
+    }
+    if (base_grads) embedding_backward(G0(kTokEmb), dres_.data(), tokens_.data(), N, C);
+  }
+}
+
+double TrainableModel::grad_norm() const {
+  double total = 0.0;
+  for (const auto& s : spans_) {
+    double n = global_grad_norm(s.grad, s.n);
+    total += n * n;
+  }
+  return std::sqrt(total);
+}
+
+void TrainableModel::zero_grad() {
+  for (const auto& s : spans_) std::memset(s.grad, 0, sizeof(float) * s.n);
+}
+
+double TrainableModel::step(const AdamWConfig& opt, double max_norm) {
+  const double norm = grad_norm();
+  if (max_norm > 0.0 && norm > max_norm) {
+    const float scale = (float)(max_norm / (norm + 1e-6));
+    for (const auto& s : spans_)
+      for (size_t i = 0; i < s.n; i++) s.grad[i] *= scale;
+  }
+  step_++;
+  size_t off = 0;
+  for (const auto& s : spans_) {
+    adamw_update(s.param, s.grad, m_.data() + off, v_.data() + off, s.n, opt, step_);
+    off += s.n;
+  }
+  zero_grad();
+  return norm;
+}
+
+void TrainableModel::merged_weights(float* out) const {
+  std::memcpy(out, params_.memory.data(), sizeof(float) * params_.total);
+  if (lora_.cfg.rank == 0) return;
+  const int r = lora_.cfg.rank;
+  const float sc = lora_.cfg.scale();
+  for (int l = 0; l < cfg_.n_layers; l++)
+    for (int t = 0; t < kNumLoraTargets; t++) {
+      const auto& s = lora_.slots[l][t];
+      if (!s.on) continue;
+      const int idx = weight_of(t);
+      float* W = out + params_.offsets[idx] + params_.sizes[idx] / (size_t)cfg_.n_layers * (size_t)l;
+      const float* A = lora_params_.data() + s.a;
+      const float* Bm = lora_params_.data() + s.b;
+      for (int o = 0; o < s.out; o++)
+        for (int k = 0; k < r; k++) {
+          const float b = sc * Bm[(size_t)o * r + k];
+          if (b == 0.0f) continue;
+          for (int i = 0; i < s.in; i++) W[(size_t)o * s.in + i] += b * A[(size_t)k * s.in + i];
+        }
+    }
+}
+
+}  // namespace rlcd

@@ -1,0 +1,32 @@
+// AdamW over flat buffers (parameters, gradients and both moments share one layout), global
+// gradient-norm clipping, and learning-rate schedules.
+#pragma once
+
+#include <cstddef>
+
+namespace rlcd {
+
+struct AdamWConfig {
+  float lr = 1e-3f;
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  float weight_decay = 0.0f;  // decoupled: p -= lr * wd * p
+};
+
+// One step; `step` counts from 1 (bias correction).
+void adamw_update(float* params, const float* grads, float* m, float* v, size_t n, const AdamWConfig& cfg,
+                  long step);
+
+// sqrt(sum g^2), summed in double in a fixed block order.
+double global_grad_norm(const float* grads, size_t n);
+
+// Scales grads by max_norm / norm when norm > max_norm (max_norm <= 0: no clipping). Returns norm.
+double clip_grad_norm(float* grads, size_t n, double max_norm);
+
+enum class Schedule { Constant, Linear, Cosine };
+
+// Learning rate at `step` (0-based) of `total` steps with `warmup` linear warmup steps.
+double schedule_lr(Schedule s, double base_lr, long step, long total, long warmup, double min_ratio = 0.0);
+
+}  // namespace rlcd

@@ -1,0 +1,277 @@
+// Gradient checks for every op and loss of the engine against central finite differences, the
+// GEMM against a naive product, and a whole-model check (full fine-tuning and LoRA) on a tiny
+// random transformer. Built as `rlcd_native_tests` next to the addon; test/native/gradients.test.ts
+// runs it. Prints one line per check and `N passed, N failed` last; exits non-zero on a failure.
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "../kernels/causal_attention.h"
+#include "../kernels/embedding.h"
+#include "../kernels/gemm.h"
+#include "../kernels/rmsnorm.h"
+#include "../kernels/rope.h"
+#include "../kernels/swiglu.h"
+#include "../losses/bradley_terry.h"
+#include "../losses/logprobs.h"
+#include "../losses/ppo.h"
+#include "../model/sampler.h"
+#include "../model/trainable.h"
+#include "../optim/adamw.h"
+
+using namespace rlcd;
+using Vec = std::vector<float>;
+
+static int passed = 0, failed = 0;
+static Rng rng(1234);
+
+static Vec randn(size_t n, float scale = 1.0f) {
+  Vec v(n);
+  for (auto& x : v) {
+    float u1 = std::max(rng.uniform(), 1e-7f), u2 = rng.uniform();
+    x = scale * std::sqrt(-2.0f * std::log(u1)) * std::cos(6.2831853f * u2);
+  }
+  return v;
+}
+
+static void report(const std::string& name, double err, double tol) {
+  bool ok = err <= tol && std::isfinite(err);
+  (ok ? passed : failed)++;
+  std::printf("%s %-52s max rel err %.3g (tol %.0e)\n", ok ? "ok  " : "FAIL", name.c_str(), err, tol);
+}
+
+// Compares an analytic gradient with central differences of `loss` w.r.t. x (perturbed in place).
+static double fd_check(Vec& x, const Vec& analytic, const std::function<double()>& loss, float eps = 1e-2f,
+                       int max_checks = 64) {
+  double worst = 0.0;
+  const size_t stride = std::max<size_t>(1, x.size() / max_checks);
+  for (size_t i = 0; i < x.size(); i += stride) {
+    const float keep = x[i];
+    x[i] = keep + eps;
+    double lp = loss();
+    x[i] = keep - eps;
+    double lm = loss();
+    x[i] = keep;
+    double num = (lp - lm) / (2.0 * eps);
+    double err = std::fabs(num - analytic[i]) / std::max(1e-2, std::fabs(num) + std::fabs(analytic[i]));
+    worst = std::max(worst, err);
+  }
+  return worst;
+}
+
+static double dotd(const Vec& a, const Vec& b) {
+  double s = 0;
+  for (size_t i = 0; i < a.size(); i++) s += (double)a[i] * b[i];
+  return s;
+}
+
+static void check_gemm() {
+  for (auto [M, N, K] : {std::tuple{1, 1, 1}, {7, 19, 5}, {13, 33, 300}, {64, 48, 513}}) {
+    Vec A = randn((size_t)M * K), B = randn((size_t)K * N), C0 = randn((size_t)M * N);
+    for (int variant = 0; variant < 3; variant++) {
+      // variant 0: A row-major, B row-major; 1: A transposed; 2: B transposed
+      Strided a = variant == 1 ? Strided{A.data(), 1, M} : Strided{A.data(), K, 1};
+      Strided b = variant == 2 ? Strided{B.data(), 1, K} : Strided{B.data(), N, 1};
+      Vec C = C0;
+      gemm(M, N, K, a, b, C.data(), N, true);
+      double worst = 0;
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+          double s = C0[(size_t)i * N + j], mag = std::fabs(s);
+          for (int k = 0; k < K; k++) {
+            double t = (double)a.data[i * a.rs + k * a.cs] * b.data[k * b.rs + j * b.cs];
+            s += t;
+            mag += std::fabs(t);
+          }
+          // relative to the sum of magnitudes: fp32 rounding grows with K, a wrong index does not hide
+          worst = std::max(worst, std::fabs(s - C[(size_t)i * N + j]) / (1e-6 + mag));
+        }
+      report("gemm " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) + " variant " + std::to_string(variant), worst, 1e-6);
+    }
+  }
+}
+
+static void check_rmsnorm() {
+  const int N = 5, C = 24;
+  Vec x = randn(N * C), w = randn(C), dy = randn(N * C), y(N * C), r(N), dx(N * C), dw(C, 0.0f);
+  auto loss = [&] { rmsnorm_forward(y.data(), x.data(), w.data(), N, C, 1e-5f, r.data()); return dotd(y, dy); };
+  loss();
+  rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), r.data(), N, C);
+  report("rmsnorm dx", fd_check(x, dx, loss), 1e-2);
+  report("rmsnorm dweight", fd_check(w, dw, loss), 1e-2);
+}
+
+static void check_rope(RopeStyle style, const char* name) {
+  const int N = 6, heads = 3, HS = 8;
+  RopeTable table;
+  table.init(32, HS, 10000.0);
+  std::vector<int> pos = {0, 1, 5, 9, 17, 31};
+  Vec x = randn(N * heads * HS), dy = randn(N * heads * HS);
+  auto loss = [&] { Vec y = x; rope_forward(y.data(), heads * HS, pos.data(), N, heads, HS, style, table); return dotd(y, dy); };
+  Vec dx = dy;
+  rope_backward(dx.data(), heads * HS, pos.data(), N, heads, HS, style, table);
+  report(std::string("rope ") + name, fd_check(x, dx, loss), 1e-2);
+}
+
+static void check_swiglu() {
+  const int N = 4, H = 10;
+  Vec gu = randn(N * 2 * H), dy = randn(N * H), y(N * H), dgu(N * 2 * H);
+  auto loss = [&] { swiglu_forward(y.data(), gu.data(), N, H); return dotd(y, dy); };
+  swiglu_backward(dgu.data(), dy.data(), gu.data(), N, H);
+  report("swiglu", fd_check(gu, dgu, loss), 1e-2);
+}
+
+static void check_attention() {
+  const int B = 2, T = 5, NH = 4, NKV = 2, HS = 8, QD = NH * HS, KVD = NKV * HS, S = QD + 2 * KVD;
+  Vec qkv = randn((size_t)B * T * S, 0.5f), dy = randn((size_t)B * T * QD), out((size_t)B * T * QD);
+  Vec probs((size_t)B * NH * T * T), dqkv((size_t)B * T * S), scratch(T);
+  auto loss = [&] { causal_attention_forward(out.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS); return dotd(out, dy); };
+  loss();
+  causal_attention_backward(dqkv.data(), dy.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
+  report("causal attention (GQA) dq dk dv", fd_check(qkv, dqkv, loss, 1e-2f, 200), 1e-2);
+}
+
+static void check_embedding() {
+  const int V = 7, C = 5, N = 6;
+  std::vector<int> tok = {1, 3, 1, 6, 0, 3};
+  Vec table = randn(V * C), dy = randn(N * C), y(N * C), dt(V * C, 0.0f);
+  auto loss = [&] { embedding_forward(y.data(), tok.data(), table.data(), N, C); return dotd(y, dy); };
+  embedding_backward(dt.data(), dy.data(), tok.data(), N, C);
+  report("embedding", fd_check(table, dt, loss), 1e-3);
+}
+
+static void check_token_losses() {
+  const int N = 5, V = 11;
+  Vec logits = randn(N * V, 2.0f), w = {1, 0, 1, 1, 0.5f};
+  std::vector<int> tgt = {3, 0, 10, 4, 7};
+  Vec lp(N), dlp(N), dlogits(N * V);
+  auto ce = [&] { logprobs_forward(lp.data(), logits.data(), tgt.data(), N, V); return (double)cross_entropy_loss(dlp.data(), lp.data(), w.data(), N); };
+  ce();
+  logprobs_backward(dlogits.data(), logits.data(), tgt.data(), dlp.data(), N, V);
+  report("cross-entropy through log-probs", fd_check(logits, dlogits, ce), 1e-2);
+
+  Vec ent(N), dent = randn(N), dl(N * V, 0.0f);
+  auto hl = [&] { entropy_forward(ent.data(), logits.data(), N, V); return dotd(ent, dent); };
+  entropy_backward(dl.data(), logits.data(), dent.data(), N, V);
+  report("entropy", fd_check(logits, dl, hl), 1e-2);
+}
+
+static void check_bradley_terry() {
+  const int P = 6;
+  Vec rc = randn(P), rr = randn(P), tgt = {1, 1, 0.7f, 0.2f, 0.5f, 1}, dc(P), dr(P);
+  auto loss = [&] { return (double)bradley_terry_loss(nullptr, nullptr, rc.data(), rr.data(), tgt.data(), P).loss; };
+  bradley_terry_loss(dc.data(), dr.data(), rc.data(), rr.data(), tgt.data(), P);
+  report("bradley-terry d chosen", fd_check(rc, dc, loss, 1e-3f), 1e-2);
+  report("bradley-terry d rejected", fd_check(rr, dr, loss, 1e-3f), 1e-2);
+}
+
+static void check_ppo() {
+  const int N = 8;
+  Vec old = randn(N, 0.5f), lp = old, adv = randn(N), mask = {1, 1, 1, 0, 1, 1, 1, 1}, dlp(N);
+  // Ratios within the clip range, away from its kinks.
+  for (int i = 0; i < N; i++) lp[i] = old[i] + 0.05f * (i % 3 - 1);
+  auto pl = [&] { Vec d(N); return (double)ppo_policy_loss(d.data(), lp.data(), old.data(), adv.data(), mask.data(), N, 0.2f).loss; };
+  ppo_policy_loss(dlp.data(), lp.data(), old.data(), adv.data(), mask.data(), N, 0.2f);
+  report("ppo policy loss (inside the clip range)", fd_check(lp, dlp, pl, 1e-3f), 1e-2);
+  // Far outside the range on the pessimistic side the gradient is zero.
+  Vec far = old;
+  for (int i = 0; i < N; i++) far[i] = old[i] + (adv[i] > 0 ? 1.0f : -1.0f);
+  ppo_policy_loss(dlp.data(), far.data(), old.data(), adv.data(), mask.data(), N, 0.2f);
+  double mx = 0;
+  for (float g : dlp) mx = std::max(mx, (double)std::fabs(g));
+  report("ppo policy loss: clipped tokens get no gradient", mx, 0.0);
+
+  Vec v = randn(N), vo = v, R = randn(N), dv(N);
+  for (int i = 0; i < N; i++) vo[i] = v[i] + 0.05f * (i % 2 ? 1 : -1);
+  auto vl = [&] { Vec d(N); return (double)ppo_value_loss(d.data(), v.data(), vo.data(), R.data(), mask.data(), N, 0.2f).loss; };
+  ppo_value_loss(dv.data(), v.data(), vo.data(), R.data(), mask.data(), N, 0.2f);
+  report("ppo value loss", fd_check(v, dv, vl, 1e-3f), 1e-2);
+
+  Vec ref = randn(N, 0.5f), kl(N), dkl = randn(N), dk(N);
+  auto k3 = [&] { kl_k3(kl.data(), lp.data(), ref.data(), N); return dotd(kl, dkl); };
+  kl_k3_backward(dk.data(), dkl.data(), lp.data(), ref.data(), N);
+  report("kl k3 estimator", fd_check(lp, dk, k3, 1e-3f), 1e-2);
+  kl_k3(kl.data(), lp.data(), ref.data(), N);
+  double mn = 1e9;
+  for (float x : kl) mn = std::min(mn, (double)x);
+  report("kl k3 is non-negative", mn >= 0 ? 0.0 : -mn, 0.0);
+}
+
+static void check_adamw() {
+  Vec p = {1.0f, -2.0f}, g = {0.5f, -1.0f}, m(2, 0.0f), v(2, 0.0f);
+  AdamWConfig c;
+  c.lr = 0.1f;
+  c.weight_decay = 0.01f;
+  adamw_update(p.data(), g.data(), m.data(), v.data(), 2, c, 1);
+  // step 1: m_hat = g, v_hat = g^2, update = lr * g / (|g| + eps) = lr * sign(g); decay first
+  double e0 = std::fabs(p[0] - (1.0 * (1 - 0.1 * 0.01) - 0.1)), e1 = std::fabs(p[1] - (-2.0 * (1 - 0.1 * 0.01) + 0.1));
+  report("adamw first step", std::max(e0, e1), 1e-6);
+}
+
+// Whole model: CE on logits + a head term, gradients vs finite differences of the loss.
+static void check_model(bool lora) {
+  ModelConfig c;
+  c.dim = 16; c.hidden_dim = 24; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 4;
+  c.vocab_size = 29; c.max_seq_len = 16; c.rms_eps = 1e-5f; c.tied_embeddings = !lora; c.qkv_bias = lora;
+  ParameterTensors layout;
+  layout.layout(c);
+  Vec w = randn(layout.total, 0.3f);
+  LoraConfig lc;
+  if (lora) { lc.rank = 2; lc.alpha = 4; lc.targets = 0x7f; }
+  TrainableModel m(c, w.data(), w.size(), lc, HeadKind::Scalar, nullptr, 7, 2);
+  if (lora)  // B starts at zero; make it non-zero so the A path is exercised
+    for (size_t i = 0; i < m.lora_params().size(); i++) m.lora_params().data()[i] = 0.2f * randn(1)[0];
+  TrainBatch batch;
+  batch.B = 3; batch.T = 6;
+  for (int i = 0; i < batch.B * batch.T; i++) batch.tokens.push_back((int)(rng.next() % c.vocab_size));
+  batch.lengths = {6, 4, 5};
+  const int N = batch.rows(), V = c.vocab_size;
+  Vec dhead_w = randn(N);
+  std::vector<int> tgt(N);
+  Vec weights(N, 0.0f);
+  for (int b = 0; b < batch.B; b++)
+    for (int t = 0; t + 1 < batch.lengths[b]; t++) { tgt[b * batch.T + t] = batch.tokens[b * batch.T + t + 1]; weights[b * batch.T + t] = 1; }
+  Vec lp(N), dlp(N), dlogits((size_t)N * V);
+  auto loss = [&] {
+    m.forward(batch, true);
+    logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
+    double l = cross_entropy_loss(dlp.data(), lp.data(), weights.data(), N);
+    for (int n = 0; n < N; n++) l += (double)dhead_w[n] * m.head()[n];
+    return l;
+  };
+  loss();
+  logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
+  m.zero_grad();
+  m.backward(dlogits.data(), dhead_w.data());
+  // Check each span (weights or adapters, then head) through a copy we perturb and write back.
+  const char* kind = lora ? "model (LoRA + qkv bias, untied)" : "model (full, tied)";
+  int si = 0;
+  for (const auto& span : m.trainable()) {
+    Vec x(span.param, span.param + span.n), g(span.grad, span.grad + span.n);
+    auto l2 = [&] { std::copy(x.begin(), x.end(), span.param); return loss(); };
+    double err = fd_check(x, g, l2, 2e-3f, 400);
+    std::copy(x.begin(), x.end(), span.param);
+    report(std::string(kind) + (si == 0 ? (lora ? " adapters" : " weights") : " head"), err, 3e-2);
+    si++;
+  }
+}
+
+int main() {
+  check_gemm();
+  check_rmsnorm();
+  check_rope(RopeStyle::RotateHalf, "rotate-half");
+  check_rope(RopeStyle::Interleaved, "interleaved");
+  check_swiglu();
+  check_attention();
+  check_embedding();
+  check_token_losses();
+  check_bradley_terry();
+  check_ppo();
+  check_adamw();
+  check_model(false);
+  check_model(true);
+  std::printf("%d passed, %d failed\n", passed, failed);
+  return failed ? 1 : 0;
+}
