@@ -26,7 +26,9 @@
         "native/losses/ppo.cpp",
         "native/optim/adamw.cpp",
         "native/binding/addon.cpp",
-        "native/binding/model_wrap.cpp"
+        "native/binding/config_args.cpp",
+        "native/binding/model_wrap.cpp",
+        "native/binding/trainer_wrap.cpp"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")"

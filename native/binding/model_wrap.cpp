@@ -8,58 +8,11 @@
 #include "../model/score.h"
 #include "args.h"
 #include "async_call.h"
+#include "config_args.h"
 
 namespace rlcd::binding {
 
 namespace {
-
-struct AddonData {
-  Napi::FunctionReference model_class;
-};
-
-int max_threads() {
-  unsigned n = std::thread::hardware_concurrency();
-  return n ? (int)n * 4 : 64;
-}
-
-int get_threads(Napi::Object opts, const char* where) {
-  int hw = (int)std::thread::hardware_concurrency();
-  return (int)get_int(opts, "threads", where, hw > 0 ? hw : 1, 1, max_threads());
-}
-
-// ---- createModel ----------------------------------------------------------------------------
-
-ModelConfig parse_config(Napi::Object o) {
-  const char* w = "config";
-  ModelConfig c;
-  c.dim = (int)get_int(o, "dim", w, 0, 1, 1 << 16, true);
-  c.hidden_dim = (int)get_int(o, "hiddenDim", w, 0, 1, 1 << 18, true);
-  c.n_layers = (int)get_int(o, "nLayers", w, 0, 1, 1024, true);
-  c.n_heads = (int)get_int(o, "nHeads", w, 0, 1, 1024, true);
-  c.n_kv_heads = (int)get_int(o, "nKvHeads", w, c.n_heads, 1, 1024);
-  c.head_dim = (int)get_int(o, "headDim", w, c.dim / c.n_heads, 1, 1024);
-  c.vocab_size = (int)get_int(o, "vocabSize", w, 0, 1, 1 << 22, true);
-  c.max_seq_len = (int)get_int(o, "maxSeqLen", w, 0, 1, 1 << 20, true);
-  c.rms_eps = (float)get_number(o, "rmsEps", w, 1e-5);
-  c.rope_theta = get_number(o, "ropeTheta", w, 10000.0);
-  Napi::Value style = o.Get("ropeStyle");
-  if (!style.IsUndefined()) {
-    std::string s = style.IsString() ? style.As<Napi::String>().Utf8Value() : "";
-    if (s == "rotate-half") c.rope_style = RopeStyle::RotateHalf;
-    else if (s == "interleaved") c.rope_style = RopeStyle::Interleaved;
-    else throw_type(o.Env(), "config.ropeStyle must be 'rotate-half' or 'interleaved'");
-  }
-  c.tied_embeddings = get_bool(o, "tiedEmbeddings", w, true);
-  c.qkv_bias = get_bool(o, "qkvBias", w, false);
-  c.bos_id = (int)get_int(o, "bosId", w, 1, -1, c.vocab_size - 1);
-  c.eos_id = (int)get_int(o, "eosId", w, 2, -1, c.vocab_size - 1);
-  try {
-    c.validate();
-  } catch (const RangeError& e) {
-    throw_range(o.Env(), e.what());
-  }
-  return c;
-}
 
 class CreateModelCall : public AsyncCall {
  public:
@@ -220,8 +173,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                     InstanceMethod("dispose", &ModelWrap::dispose),
                                     InstanceAccessor("disposed", &ModelWrap::disposed, nullptr),
                                     InstanceAccessor("parameterCount", &ModelWrap::parameter_count, nullptr)});
-  auto* data = new AddonData{Napi::Persistent(cls)};
-  env.SetInstanceData<AddonData>(data);
+  env.GetInstanceData<AddonData>()->model_class = Napi::Persistent(cls);
   return cls;
 }
 
@@ -316,7 +268,7 @@ Napi::Value ModelWrap::parameter_count(const Napi::CallbackInfo& info) {
 Napi::Value create_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object cfg_obj = require_object(info, 0, "config");
-  ModelConfig cfg = parse_config(cfg_obj);
+  ModelConfig cfg = parse_model_config(cfg_obj);
   if (info.Length() < 2 || !info[1].IsTypedArray() ||
       info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
     throw_type(env, "weights must be a Float32Array");

@@ -61,8 +61,50 @@ export interface NativeModel {
   readonly parameterCount: number;
 }
 
+/** A right-padded batch: row b holds lengths[b] tokens, then padding, in a (B, T) grid. */
+export interface TrainBatch {
+  B: number;
+  T: number;
+  tokens: Int32Array;
+  lengths: Int32Array;
+}
+
+/**
+ * What forwardBackward minimises. Token-level arrays are (B * T): entry b*T + t belongs to the
+ * prediction made at position t, i.e. of token t + 1 of row b.
+ */
+export type TrainLoss =
+  | { kind: 'sft'; weights: Float32Array }
+  | { kind: 'preference'; targets: Float32Array }
+  | { kind: 'policy'; oldLogprobs: Float32Array; advantages: Float32Array; mask: Float32Array; cliprange?: number; entropyCoef?: number }
+  | { kind: 'value'; returns: Float32Array; oldValues: Float32Array; mask: Float32Array; cliprange?: number; coef?: number };
+
+export type StatePart = 'weights' | 'baseWeights' | 'lora' | 'head' | 'adamM' | 'adamV' | 'gradients';
+
+export interface LoraOptions {
+  rank: number;
+  alpha?: number;
+  targets: Array<'q_proj' | 'k_proj' | 'v_proj' | 'o_proj' | 'gate_proj' | 'up_proj' | 'down_proj'>;
+}
+
+export interface NativeTrainer {
+  forwardBackward(batch: TrainBatch, loss: TrainLoss, options?: { threads?: number }): Promise<Record<string, number>>;
+  evaluate(batch: TrainBatch, what: 'logprobs' | 'head' | 'rewards' | 'logits' | 'entropy', options?: { threads?: number; adapters?: boolean }): Promise<Float32Array>;
+  step(options: { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number }): Promise<{ gradNorm: number; step: number }>;
+  zeroGrad(): Promise<void>;
+  state<P extends StatePart>(parts: P[]): Promise<Record<P, Float32Array> & { step: number }>;
+  loadState(state: { weights?: Float32Array; lora?: Float32Array; head?: Float32Array; adamM?: Float32Array; adamV?: Float32Array; step?: number }): Promise<void>;
+  dispose(): void;
+  readonly info: { trainableCount: number; parameterCount: number; loraRank: number; loraCount: number; hasHead: boolean; steps: number };
+}
+
 export interface Addon {
   createModel(config: EngineConfig, weights: Float32Array, pieces?: Uint8Array[]): Promise<NativeModel>;
+  createTrainer(
+    config: EngineConfig,
+    weights: Float32Array,
+    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number },
+  ): Promise<NativeTrainer>;
   readonly hardwareThreads: number;
   readonly simd: string;
   readonly openmp: boolean;

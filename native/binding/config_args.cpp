@@ -1,0 +1,66 @@
+#include "config_args.h"
+
+#include <thread>
+
+#include "../common/check.h"
+#include "args.h"
+
+namespace rlcd::binding {
+
+ModelConfig parse_model_config(Napi::Object o) {
+  const char* w = "config";
+  ModelConfig c;
+  c.dim = (int)get_int(o, "dim", w, 0, 1, 1 << 16, true);
+  c.hidden_dim = (int)get_int(o, "hiddenDim", w, 0, 1, 1 << 18, true);
+  c.n_layers = (int)get_int(o, "nLayers", w, 0, 1, 1024, true);
+  c.n_heads = (int)get_int(o, "nHeads", w, 0, 1, 1024, true);
+  c.n_kv_heads = (int)get_int(o, "nKvHeads", w, c.n_heads, 1, 1024);
+  c.head_dim = (int)get_int(o, "headDim", w, c.dim / c.n_heads, 1, 1024);
+  c.vocab_size = (int)get_int(o, "vocabSize", w, 0, 1, 1 << 22, true);
+  c.max_seq_len = (int)get_int(o, "maxSeqLen", w, 0, 1, 1 << 20, true);
+  c.rms_eps = (float)get_number(o, "rmsEps", w, 1e-5);
+  c.rope_theta = get_number(o, "ropeTheta", w, 10000.0);
+  Napi::Value style = o.Get("ropeStyle");
+  if (!style.IsUndefined()) {
+    std::string s = style.IsString() ? style.As<Napi::String>().Utf8Value() : "";
+    if (s == "rotate-half") c.rope_style = RopeStyle::RotateHalf;
+    else if (s == "interleaved") c.rope_style = RopeStyle::Interleaved;
+    else throw_type(o.Env(), "config.ropeStyle must be 'rotate-half' or 'interleaved'");
+  }
+  c.tied_embeddings = get_bool(o, "tiedEmbeddings", w, true);
+  c.qkv_bias = get_bool(o, "qkvBias", w, false);
+  c.bos_id = (int)get_int(o, "bosId", w, 1, -1, c.vocab_size - 1);
+  c.eos_id = (int)get_int(o, "eosId", w, 2, -1, c.vocab_size - 1);
+  try {
+    c.validate();
+  } catch (const RangeError& e) {
+    throw_range(o.Env(), e.what());
+  }
+  return c;
+}
+
+int get_threads(Napi::Object opts, const char* where) {
+  int hw = (int)std::thread::hardware_concurrency();
+  int max = hw > 0 ? hw * 4 : 64;
+  return (int)get_int(opts, "threads", where, hw > 0 ? hw : 1, 1, max);
+}
+
+Napi::Float32Array require_f32(Napi::Env env, Napi::Value v, const std::string& name, long expected) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+    throw_type(env, name + " must be a Float32Array");
+  auto a = v.As<Napi::Float32Array>();
+  if (expected >= 0 && (long)a.ElementLength() != expected)
+    throw_range(env, name + " has " + std::to_string(a.ElementLength()) + " elements, expected " + std::to_string(expected));
+  return a;
+}
+
+Napi::Int32Array require_i32(Napi::Env env, Napi::Value v, const std::string& name, long expected) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+    throw_type(env, name + " must be an Int32Array");
+  auto a = v.As<Napi::Int32Array>();
+  if (expected >= 0 && (long)a.ElementLength() != expected)
+    throw_range(env, name + " has " + std::to_string(a.ElementLength()) + " elements, expected " + std::to_string(expected));
+  return a;
+}
+
+}  // namespace rlcd::binding

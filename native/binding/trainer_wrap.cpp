@@ -1,0 +1,583 @@
+#include "trainer_wrap.h"
+
+#include <cstring>
+#include <vector>
+
+#include "../losses/bradley_terry.h"
+#include "../losses/logprobs.h"
+#include "../losses/ppo.h"
+#include "args.h"
+#include "async_call.h"
+#include "config_args.h"
+
+namespace rlcd::binding {
+
+namespace {
+
+// ---- batches and losses, parsed on the JS thread into plain structs ---------------------------
+
+TrainBatch parse_batch(Napi::Env env, Napi::Value v) {
+  if (!v.IsObject() || v.IsArray()) throw_type(env, "batch must be an object {B, T, tokens, lengths}");
+  Napi::Object o = v.As<Napi::Object>();
+  TrainBatch b;
+  b.B = (int)get_int(o, "B", "batch", 0, 1, 1 << 20, true);
+  b.T = (int)get_int(o, "T", "batch", 0, 1, 1 << 20, true);
+  auto tokens = require_i32(env, o.Get("tokens"), "batch.tokens", (long)b.B * b.T);
+  auto lengths = require_i32(env, o.Get("lengths"), "batch.lengths", b.B);
+  b.tokens.assign(tokens.Data(), tokens.Data() + tokens.ElementLength());
+  b.lengths.assign(lengths.Data(), lengths.Data() + lengths.ElementLength());
+  return b;
+}
+
+std::vector<float> f32(Napi::Env env, Napi::Object o, const char* key, long n, const char* where) {
+  auto a = require_f32(env, o.Get(key), std::string(where) + "." + key, n);
+  return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
+}
+
+enum class LossKind { Sft, Preference, Policy, Value };
+
+struct LossSpec {
+  LossKind kind;
+  std::vector<float> weights, targets, old_logprobs, advantages, mask, returns, old_values;
+  float cliprange = 0.2f, entropy_coef = 0.0f, coef = 1.0f;
+};
+
+LossSpec parse_loss(Napi::Env env, Napi::Value v, const TrainBatch& b, bool has_head) {
+  if (!v.IsObject() || v.IsArray()) throw_type(env, "loss must be an object {kind, ...}");
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Value k = o.Get("kind");
+  std::string kind = k.IsString() ? k.As<Napi::String>().Utf8Value() : "";
+  const long N = (long)b.B * b.T;
+  LossSpec s;
+  if (kind == "sft") {
+    s.kind = LossKind::Sft;
+    s.weights = f32(env, o, "weights", N, "loss");
+  } else if (kind == "preference") {
+    if (!has_head) throw_type(env, "a preference loss needs a trainer created with head: 'scalar'");
+    if (b.B % 2) throw_range(env, "a preference batch holds pairs: B must be even (rows 2i chosen, 2i+1 rejected)");
+    s.kind = LossKind::Preference;
+    s.targets = f32(env, o, "targets", b.B / 2, "loss");
+    for (float t : s.targets)
+      if (!(t >= 0.0f && t <= 1.0f)) throw_range(env, "loss.targets must be probabilities in [0, 1]");
+  } else if (kind == "policy") {
+    s.kind = LossKind::Policy;
+    s.old_logprobs = f32(env, o, "oldLogprobs", N, "loss");
+    s.advantages = f32(env, o, "advantages", N, "loss");
+    s.mask = f32(env, o, "mask", N, "loss");
+    s.cliprange = (float)get_number(o, "cliprange", "loss", 0.2);
+    s.entropy_coef = (float)get_number(o, "entropyCoef", "loss", 0.0);
+  } else if (kind == "value") {
+    if (!has_head) throw_type(env, "a value loss needs a trainer created with head: 'scalar'");
+    s.kind = LossKind::Value;
+    s.returns = f32(env, o, "returns", N, "loss");
+    s.old_values = f32(env, o, "oldValues", N, "loss");
+    s.mask = f32(env, o, "mask", N, "loss");
+    s.cliprange = (float)get_number(o, "cliprange", "loss", 0.2);
+    s.coef = (float)get_number(o, "coef", "loss", 1.0);
+  } else {
+    throw_type(env, "loss.kind must be 'sft', 'preference', 'policy' or 'value'");
+  }
+  if (s.cliprange < 0) throw_range(env, "loss.cliprange must be >= 0");
+  return s;
+}
+
+// targets[n] = token n + 1 of the same row (0 past the end: those positions get zero weight).
+std::vector<int> next_tokens(const TrainBatch& b) {
+  std::vector<int> t(b.rows(), 0);
+  for (int r = 0; r < b.B; r++)
+    for (int i = 0; i + 1 < b.T; i++) t[(size_t)r * b.T + i] = b.tokens[(size_t)r * b.T + i + 1];
+  return t;
+}
+
+using Stats = std::vector<std::pair<const char*, double>>;
+
+Napi::Object stats_object(Napi::Env env, const Stats& stats) {
+  Napi::Object o = Napi::Object::New(env);
+  for (const auto& [k, v] : stats) o.Set(k, Napi::Number::New(env, v));
+  return o;
+}
+
+// ---- calls ------------------------------------------------------------------------------------
+
+class CreateTrainerCall : public AsyncCall {
+ public:
+  CreateTrainerCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, LoraConfig lora, HeadKind head,
+                    std::vector<float> head_init, uint64_t seed, int threads)
+      : AsyncCall(env, "rlcd.createTrainer", threads), cfg_(cfg), lora_(lora), head_(head),
+        head_init_(std::move(head_init)), seed_(seed), data_(weights.Data()), count_(weights.ElementLength()) {
+    ref_ = Napi::Persistent(weights);
+  }
+
+ protected:
+  void work() override {
+    auto m = std::make_unique<TrainableModel>(cfg_, data_, count_, lora_, head_,
+                                              head_init_.empty() ? nullptr : head_init_.data(), seed_, threads());
+    trainer_ = std::make_shared<TrainerState>(std::move(m));
+  }
+  Napi::Value result(Napi::Env env) override { return TrainerWrap::wrap(env, trainer_); }
+
+ private:
+  ModelConfig cfg_;
+  LoraConfig lora_;
+  HeadKind head_;
+  std::vector<float> head_init_;
+  uint64_t seed_;
+  const float* data_;
+  size_t count_;
+  Napi::Reference<Napi::Float32Array> ref_;
+  TrainerPtr trainer_;
+};
+
+class ForwardBackwardCall : public AsyncCall {
+ public:
+  ForwardBackwardCall(Napi::Env env, TrainerPtr t, TrainBatch b, LossSpec loss, int threads)
+      : AsyncCall(env, "rlcd.forwardBackward", threads), t_(std::move(t)), b_(std::move(b)), loss_(std::move(loss)) {}
+
+ protected:
+  void work() override {
+    std::lock_guard<std::mutex> lock(t_->mutex);
+    TrainableModel& m = *t_->model;
+    m.set_threads(threads());
+    const int N = b_.rows(), B = b_.B, T = b_.T, V = m.config().vocab_size;
+    switch (loss_.kind) {
+      case LossKind::Sft: {
+        m.forward(b_, true);
+        auto tgt = next_tokens(b_);
+        std::vector<float> lp(N), dlp(N), dlogits((size_t)N * V);
+        logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
+        float loss = cross_entropy_loss(dlp.data(), lp.data(), loss_.weights.data(), N);
+        logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
+        m.backward(dlogits.data(), nullptr);
+        double tokens = 0;
+        for (float w : loss_.weights) tokens += w;
+        stats_ = {{"loss", loss}, {"tokens", tokens}};
+        break;
+      }
+      case LossKind::Preference: {
+        m.forward(b_, false);
+        const int P = B / 2;
+        std::vector<float> rc(P), rr(P), dc(P), dr(P), dhead(N, 0.0f);
+        for (int i = 0; i < P; i++) {
+          rc[i] = m.head()[(size_t)(2 * i) * T + b_.lengths[2 * i] - 1];
+          rr[i] = m.head()[(size_t)(2 * i + 1) * T + b_.lengths[2 * i + 1] - 1];
+        }
+        BradleyTerryStats st = bradley_terry_loss(dc.data(), dr.data(), rc.data(), rr.data(), loss_.targets.data(), P);
+        for (int i = 0; i < P; i++) {
+          dhead[(size_t)(2 * i) * T + b_.lengths[2 * i] - 1] = dc[i];
+          dhead[(size_t)(2 * i + 1) * T + b_.lengths[2 * i + 1] - 1] = dr[i];
+        }
+        m.backward(nullptr, dhead.data());
+        stats_ = {{"loss", st.loss}, {"accuracy", st.accuracy}, {"meanProb", st.mean_prob}, {"margin", st.margin}};
+        break;
+      }
+      case LossKind::Policy: {
+        m.forward(b_, true);
+        auto tgt = next_tokens(b_);
+        std::vector<float> lp(N), dlp(N), dlogits((size_t)N * V), ent(N), dent(N, 0.0f);
+        logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
+        PolicyLossStats st = ppo_policy_loss(dlp.data(), lp.data(), loss_.old_logprobs.data(), loss_.advantages.data(),
+                                             loss_.mask.data(), N, loss_.cliprange);
+        logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
+        entropy_forward(ent.data(), m.logits(), N, V);
+        double count = 0, ent_mean = 0;
+        for (int n = 0; n < N; n++) {
+          count += loss_.mask[n];
+          ent_mean += loss_.mask[n] * ent[n];
+        }
+        ent_mean = count > 0 ? ent_mean / count : 0;
+        double loss = st.loss;
+        if (loss_.entropy_coef != 0.0f && count > 0) {
+          // loss -= coef * mean entropy
+          for (int n = 0; n < N; n++) dent[n] = (float)(-loss_.entropy_coef * loss_.mask[n] / count);
+          entropy_backward(dlogits.data(), m.logits(), dent.data(), N, V);
+          loss -= loss_.entropy_coef * ent_mean;
+        }
+        m.backward(dlogits.data(), nullptr);
+        stats_ = {{"loss", loss}, {"policyLoss", st.loss}, {"clipfrac", st.clipfrac}, {"approxKl", st.approx_kl},
+                  {"ratioMean", st.ratio_mean}, {"entropy", ent_mean}};
+        break;
+      }
+      case LossKind::Value: {
+        m.forward(b_, false);
+        std::vector<float> dv(N);
+        ValueLossStats st = ppo_value_loss(dv.data(), m.head(), loss_.old_values.data(), loss_.returns.data(),
+                                           loss_.mask.data(), N, loss_.cliprange);
+        for (auto& g : dv) g *= loss_.coef;
+        m.backward(nullptr, dv.data());
+        double vm = 0, count = 0;
+        for (int n = 0; n < N; n++) {
+          vm += loss_.mask[n] * m.head()[n];
+          count += loss_.mask[n];
+        }
+        stats_ = {{"loss", st.loss * loss_.coef}, {"valueLoss", st.loss}, {"clipfrac", st.clipfrac},
+                  {"error", st.error}, {"valueMean", count > 0 ? vm / count : 0}};
+        break;
+      }
+    }
+  }
+  Napi::Value result(Napi::Env env) override { return stats_object(env, stats_); }
+
+ private:
+  TrainerPtr t_;
+  TrainBatch b_;
+  LossSpec loss_;
+  Stats stats_;
+};
+
+enum class EvalKind { Logprobs, Head, Rewards, Logits, Entropy };
+
+class EvaluateCall : public AsyncCall {
+ public:
+  EvaluateCall(Napi::Env env, TrainerPtr t, TrainBatch b, EvalKind kind, bool adapters, int threads)
+      : AsyncCall(env, "rlcd.evaluate", threads), t_(std::move(t)), b_(std::move(b)), kind_(kind), adapters_(adapters) {}
+
+ protected:
+  void work() override {
+    std::lock_guard<std::mutex> lock(t_->mutex);
+    TrainableModel& m = *t_->model;
+    m.set_threads(threads());
+    const int N = b_.rows(), T = b_.T, V = m.config().vocab_size;
+    const bool logits = kind_ == EvalKind::Logprobs || kind_ == EvalKind::Logits || kind_ == EvalKind::Entropy;
+    m.forward(b_, logits, adapters_);
+    switch (kind_) {
+      case EvalKind::Logprobs: {
+        auto tgt = next_tokens(b_);
+        out_.resize(N);
+        logprobs_forward(out_.data(), m.logits(), tgt.data(), N, V);
+        for (int r = 0; r < b_.B; r++) out_[(size_t)r * T + T - 1] = 0.0f;
+        break;
+      }
+      case EvalKind::Head: out_.assign(m.head(), m.head() + N); break;
+      case EvalKind::Rewards:
+        out_.resize(b_.B);
+        for (int r = 0; r < b_.B; r++) out_[r] = m.head()[(size_t)r * T + b_.lengths[r] - 1];
+        break;
+      case EvalKind::Logits: out_.assign(m.logits(), m.logits() + (size_t)N * V); break;
+      case EvalKind::Entropy:
+        out_.resize(N);
+        entropy_forward(out_.data(), m.logits(), N, V);
+        break;
+    }
+  }
+  Napi::Value result(Napi::Env env) override {
+    auto a = Napi::Float32Array::New(env, out_.size());
+    std::memcpy(a.Data(), out_.data(), sizeof(float) * out_.size());
+    return a;
+  }
+
+ private:
+  TrainerPtr t_;
+  TrainBatch b_;
+  EvalKind kind_;
+  bool adapters_;
+  std::vector<float> out_;
+};
+
+class StepCall : public AsyncCall {
+ public:
+  StepCall(Napi::Env env, TrainerPtr t, AdamWConfig opt, double max_norm, bool zero_only)
+      : AsyncCall(env, "rlcd.step", 1), t_(std::move(t)), opt_(opt), max_norm_(max_norm), zero_only_(zero_only) {}
+
+ protected:
+  void work() override {
+    std::lock_guard<std::mutex> lock(t_->mutex);
+    if (zero_only_) {
+      t_->model->zero_grad();
+      return;
+    }
+    norm_ = t_->model->step(opt_, max_norm_);
+    steps_ = t_->model->steps_taken();
+  }
+  Napi::Value result(Napi::Env env) override {
+    if (zero_only_) return env.Undefined();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("gradNorm", Napi::Number::New(env, norm_));
+    o.Set("step", Napi::Number::New(env, (double)steps_));
+    return o;
+  }
+
+ private:
+  TrainerPtr t_;
+  AdamWConfig opt_;
+  double max_norm_;
+  bool zero_only_;
+  double norm_ = 0;
+  long steps_ = 0;
+};
+
+// Copies of state out (state()) or in (loadState()).
+struct StatePart {
+  const char* name;
+  std::vector<float> data;
+  bool present = false;
+};
+
+class StateCall : public AsyncCall {
+ public:
+  StateCall(Napi::Env env, TrainerPtr t, std::vector<std::string> parts)
+      : AsyncCall(env, "rlcd.state", 1), t_(std::move(t)), parts_(std::move(parts)) {}
+
+ protected:
+  void work() override {
+    std::lock_guard<std::mutex> lock(t_->mutex);
+    TrainableModel& m = *t_->model;
+    for (const auto& p : parts_) {
+      std::vector<float> v;
+      if (p == "weights") {
+        v.resize(m.params().total);
+        m.merged_weights(v.data());
+      } else if (p == "baseWeights") {
+        v.assign(m.params().memory.data(), m.params().memory.data() + m.params().total);
+      } else if (p == "lora") {
+        v.assign(m.lora_params().data(), m.lora_params().data() + m.lora_params().size());
+      } else if (p == "head") {
+        v.assign(m.head_params().data(), m.head_params().data() + m.head_params().size());
+      } else if (p == "adamM") {
+        v.assign(m.adam_m().data(), m.adam_m().data() + m.adam_m().size());
+      } else if (p == "adamV") {
+        v.assign(m.adam_v().data(), m.adam_v().data() + m.adam_v().size());
+      } else if (p == "gradients") {
+        for (const auto& s : m.trainable()) v.insert(v.end(), s.grad, s.grad + s.n);
+      }
+      out_.emplace_back(p, std::move(v));
+    }
+    steps_ = m.steps_taken();
+  }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& [k, v] : out_) {
+      auto a = Napi::Float32Array::New(env, v.size());
+      if (!v.empty()) std::memcpy(a.Data(), v.data(), sizeof(float) * v.size());
+      o.Set(k, a);
+    }
+    o.Set("step", Napi::Number::New(env, (double)steps_));
+    return o;
+  }
+
+ private:
+  TrainerPtr t_;
+  std::vector<std::string> parts_;
+  std::vector<std::pair<std::string, std::vector<float>>> out_;
+  long steps_ = 0;
+};
+
+class LoadStateCall : public AsyncCall {
+ public:
+  LoadStateCall(Napi::Env env, TrainerPtr t, std::vector<std::pair<std::string, std::vector<float>>> parts, long step)
+      : AsyncCall(env, "rlcd.loadState", 1), t_(std::move(t)), parts_(std::move(parts)), step_(step) {}
+
+ protected:
+  void work() override {
+    std::lock_guard<std::mutex> lock(t_->mutex);
+    TrainableModel& m = *t_->model;
+    for (auto& [k, v] : parts_) {
+      float* dst = nullptr;
+      size_t n = 0;
+      if (k == "weights") { dst = m.params().memory.data(); n = m.params().total; }
+      else if (k == "lora") { dst = m.lora_params().data(); n = m.lora_params().size(); }
+      else if (k == "head") { dst = m.head_params().data(); n = m.head_params().size(); }
+      else if (k == "adamM") { dst = m.adam_m().data(); n = m.adam_m().size(); }
+      else if (k == "adamV") { dst = m.adam_v().data(); n = m.adam_v().size(); }
+      RLCD_REQUIRE(v.size() == n, "state.", k, " has ", v.size(), " floats, this trainer needs ", n);
+      if (n) std::memcpy(dst, v.data(), sizeof(float) * n);
+    }
+    if (step_ >= 0) m.set_steps_taken(step_);
+  }
+  Napi::Value result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  TrainerPtr t_;
+  std::vector<std::pair<std::string, std::vector<float>>> parts_;
+  long step_;
+};
+
+template <typename Call>
+Napi::Value queue(Call* call) {
+  Napi::Promise p = call->promise();
+  call->Queue();
+  return p;
+}
+
+}  // namespace
+
+// ---- the class --------------------------------------------------------------------------------
+
+Napi::Function TrainerWrap::define(Napi::Env env, Napi::FunctionReference* out) {
+  Napi::Function cls = DefineClass(env, "NativeTrainer",
+                                   {InstanceMethod("forwardBackward", &TrainerWrap::forward_backward),
+                                    InstanceMethod("evaluate", &TrainerWrap::evaluate),
+                                    InstanceMethod("step", &TrainerWrap::step),
+                                    InstanceMethod("zeroGrad", &TrainerWrap::zero_grad),
+                                    InstanceMethod("state", &TrainerWrap::state),
+                                    InstanceMethod("loadState", &TrainerWrap::load_state),
+                                    InstanceMethod("dispose", &TrainerWrap::dispose),
+                                    InstanceAccessor("info", &TrainerWrap::info, nullptr)});
+  *out = Napi::Persistent(cls);
+  return cls;
+}
+
+Napi::Object TrainerWrap::wrap(Napi::Env env, TrainerPtr trainer) {
+  auto* holder = new TrainerPtr(std::move(trainer));
+  auto ext = Napi::External<TrainerPtr>::New(env, holder, [](Napi::Env, TrainerPtr* p) { delete p; });
+  return env.GetInstanceData<AddonData>()->trainer_class.New({ext});
+}
+
+TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {
+  if (info.Length() != 1 || !info[0].IsExternal())
+    throw_type(info.Env(), "NativeTrainer cannot be constructed directly: use createTrainer()");
+  trainer_ = *info[0].As<Napi::External<TrainerPtr>>().Data();
+}
+
+TrainerPtr TrainerWrap::live(Napi::Env env) const {
+  if (!trainer_) throw Napi::Error::New(env, "this trainer was disposed");
+  return trainer_;
+}
+
+// forwardBackward(batch, loss, options?) -> Promise<stats>
+Napi::Value TrainerWrap::forward_backward(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TrainerPtr t = live(env);
+  TrainBatch b = parse_batch(env, info.Length() > 0 ? info[0] : env.Undefined());
+  LossSpec loss = parse_loss(env, info.Length() > 1 ? info[1] : env.Undefined(), b,
+                             t->model->head_params().size() > 0);
+  Napi::Object o = optional_object(info, 2, "options");
+  return queue(new ForwardBackwardCall(env, t, std::move(b), std::move(loss), get_threads(o, "options")));
+}
+
+// evaluate(batch, what, options?) -> Promise<Float32Array>
+Napi::Value TrainerWrap::evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TrainerPtr t = live(env);
+  TrainBatch b = parse_batch(env, info.Length() > 0 ? info[0] : env.Undefined());
+  std::string what = info.Length() > 1 && info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+  EvalKind kind;
+  if (what == "logprobs") kind = EvalKind::Logprobs;
+  else if (what == "head") kind = EvalKind::Head;
+  else if (what == "rewards") kind = EvalKind::Rewards;
+  else if (what == "logits") kind = EvalKind::Logits;
+  else if (what == "entropy") kind = EvalKind::Entropy;
+  else throw_type(env, "what must be 'logprobs', 'head', 'rewards', 'logits' or 'entropy'");
+  if ((kind == EvalKind::Head || kind == EvalKind::Rewards) && t->model->head_params().size() == 0)
+    throw_type(env, "this trainer has no head");
+  Napi::Object o = optional_object(info, 2, "options");
+  bool adapters = get_bool(o, "adapters", "options", true);
+  return queue(new EvaluateCall(env, t, std::move(b), kind, adapters, get_threads(o, "options")));
+}
+
+// step({lr, beta1, beta2, eps, weightDecay, maxGradNorm}) -> Promise<{gradNorm, step}>
+Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TrainerPtr t = live(env);
+  Napi::Object o = require_object(info, 0, "options");
+  AdamWConfig c;
+  c.lr = (float)get_number(o, "lr", "options", 0, true);
+  c.beta1 = (float)get_number(o, "beta1", "options", 0.9);
+  c.beta2 = (float)get_number(o, "beta2", "options", 0.999);
+  c.eps = (float)get_number(o, "eps", "options", 1e-8);
+  c.weight_decay = (float)get_number(o, "weightDecay", "options", 0.0);
+  double max_norm = get_number(o, "maxGradNorm", "options", 0.0);
+  if (c.lr < 0) throw_range(env, "options.lr must be >= 0");
+  if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) throw_range(env, "options.beta1/beta2 must be in [0, 1)");
+  if (!(c.eps > 0)) throw_range(env, "options.eps must be > 0");
+  return queue(new StepCall(env, t, c, max_norm, false));
+}
+
+Napi::Value TrainerWrap::zero_grad(const Napi::CallbackInfo& info) {
+  return queue(new StepCall(info.Env(), live(info.Env()), AdamWConfig{}, 0, true));
+}
+
+// state(parts: string[]) -> Promise<{[part]: Float32Array, step}>
+Napi::Value TrainerWrap::state(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TrainerPtr t = live(env);
+  if (info.Length() < 1 || !info[0].IsArray()) throw_type(env, "parts must be an array of strings");
+  Napi::Array arr = info[0].As<Napi::Array>();
+  std::vector<std::string> parts;
+  for (uint32_t i = 0; i < arr.Length(); i++) {
+    Napi::Value v = arr.Get(i);
+    std::string s = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+    if (s != "weights" && s != "baseWeights" && s != "lora" && s != "head" && s != "adamM" && s != "adamV" && s != "gradients")
+      throw_type(env, "parts[" + std::to_string(i) + "] must be one of weights, baseWeights, lora, head, adamM, adamV, gradients");
+    parts.push_back(s);
+  }
+  return queue(new StateCall(env, t, std::move(parts)));
+}
+
+// loadState({weights?, lora?, head?, adamM?, adamV?, step?}) -> Promise<void>
+Napi::Value TrainerWrap::load_state(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TrainerPtr t = live(env);
+  Napi::Object o = require_object(info, 0, "state");
+  std::vector<std::pair<std::string, std::vector<float>>> parts;
+  for (const char* k : {"weights", "lora", "head", "adamM", "adamV"}) {
+    Napi::Value v = o.Get(k);
+    if (v.IsUndefined()) continue;
+    auto a = require_f32(env, v, std::string("state.") + k);
+    parts.emplace_back(k, std::vector<float>(a.Data(), a.Data() + a.ElementLength()));
+  }
+  long step = (long)get_int(o, "step", "state", -1, -1, 1L << 50);
+  return queue(new LoadStateCall(env, t, std::move(parts), step));
+}
+
+Napi::Value TrainerWrap::dispose(const Napi::CallbackInfo& info) {
+  trainer_.reset();
+  return info.Env().Undefined();
+}
+
+Napi::Value TrainerWrap::info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TrainerPtr t = live(env);
+  Napi::Object o = Napi::Object::New(env);
+  // Read without the lock: these fields never change after creation, except steps (a counter).
+  TrainableModel& m = *t->model;
+  o.Set("trainableCount", Napi::Number::New(env, (double)m.trainable_count()));
+  o.Set("parameterCount", Napi::Number::New(env, (double)m.params().total));
+  o.Set("loraRank", Napi::Number::New(env, m.lora_layout().cfg.rank));
+  o.Set("loraCount", Napi::Number::New(env, (double)m.lora_params().size()));
+  o.Set("hasHead", Napi::Boolean::New(env, m.head_params().size() > 0));
+  o.Set("steps", Napi::Number::New(env, (double)m.steps_taken()));
+  return o;
+}
+
+// createTrainer(config, weights, {lora?: {rank, alpha, targets}, head?: 'scalar', headWeights?, seed?, threads?})
+Napi::Value create_trainer(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ModelConfig cfg = parse_model_config(require_object(info, 0, "config"));
+  ParameterTensors layout;
+  layout.layout(cfg);
+  auto weights = require_f32(env, info.Length() > 1 ? info[1] : env.Undefined(), "weights", (long)layout.total);
+  Napi::Object o = optional_object(info, 2, "options");
+  LoraConfig lora;
+  Napi::Value lv = o.Get("lora");
+  if (!lv.IsUndefined()) {
+    if (!lv.IsObject() || lv.IsArray()) throw_type(env, "options.lora must be an object {rank, alpha, targets}");
+    Napi::Object lo = lv.As<Napi::Object>();
+    lora.rank = (int)get_int(lo, "rank", "options.lora", 0, 1, 4096, true);
+    lora.alpha = (float)get_number(lo, "alpha", "options.lora", 2.0 * lora.rank);
+    auto targets = get_strings(lo, "targets", "options.lora");
+    if (targets.empty()) throw_range(env, "options.lora.targets must name at least one module");
+    for (const auto& name : targets) {
+      int found = -1;
+      for (int t = 0; t < kNumLoraTargets; t++)
+        if (name == lora_target_name(t)) found = t;
+      if (found < 0) throw_range(env, "options.lora.targets: unknown module '" + name + "' (q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj)");
+      lora.targets |= 1u << found;
+    }
+  }
+  HeadKind head = HeadKind::None;
+  Napi::Value hv = o.Get("head");
+  if (!hv.IsUndefined()) {
+    if (!hv.IsString() || hv.As<Napi::String>().Utf8Value() != "scalar") throw_type(env, "options.head must be 'scalar'");
+    head = HeadKind::Scalar;
+  }
+  std::vector<float> head_init;
+  Napi::Value hw = o.Get("headWeights");
+  if (!hw.IsUndefined()) {
+    auto a = require_f32(env, hw, "options.headWeights", cfg.dim + 1);
+    head_init.assign(a.Data(), a.Data() + a.ElementLength());
+  }
+  uint64_t seed = (uint64_t)get_int(o, "seed", "options", 0, 0, 9007199254740991LL);
+  return queue(new CreateTrainerCall(env, cfg, weights, lora, head, std::move(head_init), seed, get_threads(o, "options")));
+}
+
+}  // namespace rlcd::binding

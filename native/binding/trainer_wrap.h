@@ -1,0 +1,44 @@
+// The JS class behind src/native/binding.ts's NativeTrainer: a TrainableModel and its optimizer.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+#include <mutex>
+
+#include "../model/trainable.h"
+
+namespace rlcd::binding {
+
+// Calls on one trainer run one at a time, in order (they share activations and gradients).
+struct TrainerState {
+  explicit TrainerState(std::unique_ptr<TrainableModel> m) : model(std::move(m)) {}
+  std::unique_ptr<TrainableModel> model;
+  std::mutex mutex;
+};
+using TrainerPtr = std::shared_ptr<TrainerState>;
+
+class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
+ public:
+  static Napi::Function define(Napi::Env env, Napi::FunctionReference* out);
+  static Napi::Object wrap(Napi::Env env, TrainerPtr trainer);
+  explicit TrainerWrap(const Napi::CallbackInfo& info);
+
+ private:
+  Napi::Value forward_backward(const Napi::CallbackInfo& info);
+  Napi::Value evaluate(const Napi::CallbackInfo& info);
+  Napi::Value step(const Napi::CallbackInfo& info);
+  Napi::Value zero_grad(const Napi::CallbackInfo& info);
+  Napi::Value state(const Napi::CallbackInfo& info);
+  Napi::Value load_state(const Napi::CallbackInfo& info);
+  Napi::Value dispose(const Napi::CallbackInfo& info);
+  Napi::Value info(const Napi::CallbackInfo& info);
+
+  TrainerPtr live(Napi::Env env) const;
+  TrainerPtr trainer_;
+};
+
+// createTrainer(config, weights, options?) -> Promise<NativeTrainer>
+Napi::Value create_trainer(const Napi::CallbackInfo& info);
+
+}  // namespace rlcd::binding
