@@ -1,5 +1,7 @@
 // Hugging Face config.json -> EngineConfig, for LlamaForCausalLM and the architectures that share
-// its math (Mistral; Qwen2 with its q/k/v biases). Anything else is refused by name.
+// its math (Mistral; Qwen2 with its q/k/v biases). Anything else is refused by name. The
+// *ForSequenceClassification variants (reward models we save) load as their backbone: the
+// loader reads the transformer and ignores the `score.*` head.
 import type { EngineConfig } from '../native/binding.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
 
@@ -7,7 +9,12 @@ const SUPPORTED: Record<string, { qkvBias: boolean }> = {
   LlamaForCausalLM: { qkvBias: false },
   MistralForCausalLM: { qkvBias: false },
   Qwen2ForCausalLM: { qkvBias: true },
+  LlamaForSequenceClassification: { qkvBias: false },
+  Qwen2ForSequenceClassification: { qkvBias: true },
 };
+
+/** The architectures engineConfigFromHf accepts, and whether each has q/k/v biases. */
+export const SUPPORTED_ARCHITECTURES: Readonly<Record<string, { readonly qkvBias: boolean }>> = SUPPORTED;
 
 export function engineConfigFromHf(raw: unknown, file: string): EngineConfig {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ModelFormatError(file, 'is not a JSON object');
@@ -36,7 +43,7 @@ export function engineConfigFromHf(raw: unknown, file: string): EngineConfig {
   if (act !== 'silu') throw new ModelFormatError(file, `hidden_act '${String(act)}' is not supported (only silu)`);
   if (cfg.rope_scaling != null) throw new ModelFormatError(file, 'rope_scaling is not supported yet');
   if (cfg.mlp_bias === true) throw new ModelFormatError(file, 'mlp_bias is not supported');
-  if (arch === 'LlamaForCausalLM' && cfg.attention_bias === true) {
+  if (arch.startsWith('Llama') && cfg.attention_bias === true) {
     throw new ModelFormatError(file, 'attention_bias (on q, k, v and o) is not supported');
   }
   const dim = int('hidden_size');
@@ -45,7 +52,7 @@ export function engineConfigFromHf(raw: unknown, file: string): EngineConfig {
   if (!Number.isInteger(headDim)) throw new ModelFormatError(file, `hidden_size ${dim} is not a multiple of num_attention_heads ${nHeads}`);
   let maxSeqLen = int('max_position_embeddings', 2048);
   // Within its window, sliding-window attention is full attention: cap the context there.
-  if (typeof cfg.sliding_window === 'number' && cfg.sliding_window > 0 && (arch !== 'Qwen2ForCausalLM' || cfg.use_sliding_window === true)) {
+  if (typeof cfg.sliding_window === 'number' && cfg.sliding_window > 0 && (!arch.startsWith('Qwen2') || cfg.use_sliding_window === true)) {
     maxSeqLen = Math.min(maxSeqLen, cfg.sliding_window);
   }
   const vocabSize = int('vocab_size');
