@@ -6,8 +6,30 @@
 #include "config_args.h"
 #include "model_wrap.h"
 #include "trainer_wrap.h"
+#include "../optim/adamw.h"
+#include "args.h"
 
 namespace {
+
+// scheduleLr(kind, baseLr, step, total, warmup, minRatio?) -> number: the engine's learning-rate
+// schedules (optim/adamw.h), so the TypeScript trainers and the native code share one definition.
+Napi::Value schedule_lr(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 5 || !info[0].IsString()) throw Napi::TypeError::New(env, "scheduleLr(kind, baseLr, step, total, warmup, minRatio?)");
+  std::string kind = info[0].As<Napi::String>().Utf8Value();
+  rlcd::Schedule s;
+  if (kind == "constant") s = rlcd::Schedule::Constant;
+  else if (kind == "linear") s = rlcd::Schedule::Linear;
+  else if (kind == "cosine") s = rlcd::Schedule::Cosine;
+  else throw Napi::TypeError::New(env, "kind must be 'constant', 'linear' or 'cosine'");
+  for (size_t i = 1; i < 5; i++)
+    if (!info[i].IsNumber()) throw Napi::TypeError::New(env, "scheduleLr: numeric arguments expected");
+  double min_ratio = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().DoubleValue() : 0.0;
+  return Napi::Number::New(env, rlcd::schedule_lr(s, info[1].As<Napi::Number>().DoubleValue(),
+                                                  (long)info[2].As<Napi::Number>().DoubleValue(),
+                                                  (long)info[3].As<Napi::Number>().DoubleValue(),
+                                                  (long)info[4].As<Napi::Number>().DoubleValue(), min_ratio));
+}
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* data = new rlcd::binding::AddonData();
@@ -16,6 +38,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("createModel", Napi::Function::New(env, rlcd::binding::create_model, "createModel"));
   exports.Set("NativeTrainer", rlcd::binding::TrainerWrap::define(env, &data->trainer_class));
   exports.Set("createTrainer", Napi::Function::New(env, rlcd::binding::create_trainer, "createTrainer"));
+  exports.Set("scheduleLr", Napi::Function::New(env, schedule_lr, "scheduleLr"));
   exports.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
 #if defined(__AVX2__) && defined(__FMA__)
   exports.Set("simd", Napi::String::New(env, "avx2+fma"));

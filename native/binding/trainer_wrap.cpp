@@ -40,6 +40,9 @@ struct LossSpec {
   LossKind kind;
   std::vector<float> weights, targets, old_logprobs, advantages, mask, returns, old_values;
   float cliprange = 0.2f, entropy_coef = 0.0f, coef = 1.0f;
+  // Multiplies the gradient (not the reported loss): micro-batches of one optimizer step weight
+  // their share, e.g. tokens_i / tokens_total, so accumulation equals one big batch.
+  float scale = 1.0f;
 };
 
 LossSpec parse_loss(Napi::Env env, Napi::Value v, const TrainBatch& b, bool has_head) {
@@ -78,6 +81,7 @@ LossSpec parse_loss(Napi::Env env, Napi::Value v, const TrainBatch& b, bool has_
     throw_type(env, "loss.kind must be 'sft', 'preference', 'policy' or 'value'");
   }
   if (s.cliprange < 0) throw_range(env, "loss.cliprange must be >= 0");
+  s.scale = (float)get_number(o, "scale", "loss", 1.0);
   return s;
 }
 
@@ -146,6 +150,7 @@ class ForwardBackwardCall : public AsyncCall {
         std::vector<float> lp(N), dlp(N), dlogits((size_t)N * V);
         logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
         float loss = cross_entropy_loss(dlp.data(), lp.data(), loss_.weights.data(), N);
+        for (auto& g : dlp) g *= loss_.scale;
         logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
         m.backward(dlogits.data(), nullptr);
         double tokens = 0;
@@ -163,8 +168,8 @@ class ForwardBackwardCall : public AsyncCall {
         }
         BradleyTerryStats st = bradley_terry_loss(dc.data(), dr.data(), rc.data(), rr.data(), loss_.targets.data(), P);
         for (int i = 0; i < P; i++) {
-          dhead[(size_t)(2 * i) * T + b_.lengths[2 * i] - 1] = dc[i];
-          dhead[(size_t)(2 * i + 1) * T + b_.lengths[2 * i + 1] - 1] = dr[i];
+          dhead[(size_t)(2 * i) * T + b_.lengths[2 * i] - 1] = dc[i] * loss_.scale;
+          dhead[(size_t)(2 * i + 1) * T + b_.lengths[2 * i + 1] - 1] = dr[i] * loss_.scale;
         }
         m.backward(nullptr, dhead.data());
         stats_ = {{"loss", st.loss}, {"accuracy", st.accuracy}, {"meanProb", st.mean_prob}, {"margin", st.margin}};
@@ -177,6 +182,7 @@ class ForwardBackwardCall : public AsyncCall {
         logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
         PolicyLossStats st = ppo_policy_loss(dlp.data(), lp.data(), loss_.old_logprobs.data(), loss_.advantages.data(),
                                              loss_.mask.data(), N, loss_.cliprange);
+        for (auto& g : dlp) g *= loss_.scale;
         logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
         entropy_forward(ent.data(), m.logits(), N, V);
         double count = 0, ent_mean = 0;
@@ -188,7 +194,7 @@ class ForwardBackwardCall : public AsyncCall {
         double loss = st.loss;
         if (loss_.entropy_coef != 0.0f && count > 0) {
           // loss -= coef * mean entropy
-          for (int n = 0; n < N; n++) dent[n] = (float)(-loss_.entropy_coef * loss_.mask[n] / count);
+          for (int n = 0; n < N; n++) dent[n] = (float)(-loss_.entropy_coef * loss_.scale * loss_.mask[n] / count);
           entropy_backward(dlogits.data(), m.logits(), dent.data(), N, V);
           loss -= loss_.entropy_coef * ent_mean;
         }
@@ -202,7 +208,7 @@ class ForwardBackwardCall : public AsyncCall {
         std::vector<float> dv(N);
         ValueLossStats st = ppo_value_loss(dv.data(), m.head(), loss_.old_values.data(), loss_.returns.data(),
                                            loss_.mask.data(), N, loss_.cliprange);
-        for (auto& g : dv) g *= loss_.coef;
+        for (auto& g : dv) g *= loss_.coef * loss_.scale;
         m.backward(nullptr, dv.data());
         double vm = 0, count = 0;
         for (int n = 0; n < N; n++) {

@@ -5,15 +5,19 @@
 
 namespace rlcd {
 
+// Floats of scratch each thread needs (both passes).
+long causal_attention_scratch(int T, int HS);
+
 // out:   (B, T, NH * HS)                      written
 // probs: (B, NH, T, T)                        written (lower triangle; the rest is left as is)
 // qkv:   (B, T, stride) with q at column 0, k at q_dim, v at q_dim + kv_dim (RoPE applied)
+// scratch: (threads, causal_attention_scratch(T, HS)) floats
 void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T,
-                              int NH, int NKV, int HS);
+                              int NH, int NKV, int HS, float* scratch);
 
 // dqkv:  (B, T, stride) written: dq, dk, dv in the same columns as qkv
 // dout:  (B, T, NH * HS); probs and qkv from the forward pass
-// scratch: (threads, T) floats
+// scratch: (threads, causal_attention_scratch(T, HS)) floats
 void causal_attention_backward(float* dqkv, const float* dout, const float* probs, const float* qkv,
                                long stride, int B, int T, int NH, int NKV, int HS, float* scratch);
 

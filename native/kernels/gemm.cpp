@@ -65,6 +65,19 @@ void micro_kernel(const float* a, const float* b, int kc, float* C, long ldc, in
       c[i][1] = _mm256_fmadd_ps(ai, b1, c[i][1]);
     }
   }
+  if (rows == kMR && cols == kNR) {
+    // Full tile: update C straight from the registers.
+    for (int i = 0; i < kMR; i++) {
+      float* dst = C + (long)i * ldc;
+      if (add) {
+        c[i][0] = _mm256_add_ps(_mm256_loadu_ps(dst), c[i][0]);
+        c[i][1] = _mm256_add_ps(_mm256_loadu_ps(dst + 8), c[i][1]);
+      }
+      _mm256_storeu_ps(dst, c[i][0]);
+      _mm256_storeu_ps(dst + 8, c[i][1]);
+    }
+    return;
+  }
   for (int i = 0; i < kMR; i++) {
     _mm256_store_ps(tile[i], c[i][0]);
     _mm256_store_ps(tile[i] + 8, c[i][1]);

@@ -145,7 +145,7 @@ void TrainableModel::ensure(int B, int T, bool want_logits) {
     cap_rows_ = (int)N;
   }
   if (want_logits && logits_.size() < N * c.vocab_size) logits_.resize(N * c.vocab_size);
-  size_t att_scratch = (size_t)(threads_ + 1) * T;
+  size_t att_scratch = (size_t)(threads_ + 1) * causal_attention_scratch(T, c.head_dim);
   if (attn_scratch_.size() < att_scratch) attn_scratch_.resize(att_scratch);
 }
 
@@ -207,7 +207,8 @@ void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool ada
       linear(q + QD + KVD, QKV, a.ln1.data(), C, p.layer(kWv, l), c.qkv_bias ? p.layer(kBv, l) : nullptr, l, kLoraV, C, KVD, adapters, false);
       rope_forward(q, QKV, pos_.data(), N, c.n_heads, HS, c.rope_style, rope_);
       rope_forward(q + QD, QKV, pos_.data(), N, c.n_kv_heads, HS, c.rope_style, rope_);
-      causal_attention_forward(a.att.data(), a.probs.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS);
+      causal_attention_forward(a.att.data(), a.probs.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS,
+                               attn_scratch_.data());
       copy_rows(a.mid.data(), a.in.data(), (long)N * C);
       linear(a.mid.data(), C, a.att.data(), QD, p.layer(kWo, l), nullptr, l, kLoraO, QD, C, adapters, true);
       rmsnorm_forward(a.ln2.data(), a.mid.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps, a.rstd2.data());

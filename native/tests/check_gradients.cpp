@@ -126,8 +126,8 @@ static void check_swiglu() {
 static void check_attention() {
   const int B = 2, T = 5, NH = 4, NKV = 2, HS = 8, QD = NH * HS, KVD = NKV * HS, S = QD + 2 * KVD;
   Vec qkv = randn((size_t)B * T * S, 0.5f), dy = randn((size_t)B * T * QD), out((size_t)B * T * QD);
-  Vec probs((size_t)B * NH * T * T), dqkv((size_t)B * T * S), scratch(T);
-  auto loss = [&] { causal_attention_forward(out.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS); return dotd(out, dy); };
+  Vec probs((size_t)B * NH * T * T), dqkv((size_t)B * T * S), scratch(causal_attention_scratch(T, HS));
+  auto loss = [&] { causal_attention_forward(out.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data()); return dotd(out, dy); };
   loss();
   causal_attention_backward(dqkv.data(), dy.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
   report("causal attention (GQA) dq dk dv", fd_check(qkv, dqkv, loss, 1e-2f, 200), 1e-2);

@@ -1,26 +1,30 @@
-// rlcd generate: sample text from a model with the native engine.
+// rlcd generate: sample text from a model with the native engine (or onnxruntime-node for an ONNX model).
 import { Command, Option } from 'commander';
 import { generateFields } from '../config/generate.js';
 import { addFlags, parseConfig } from '../config/schema.js';
 import { loadModel } from '../model/load.js';
-import { readPromptsFile } from './jsonl.js';
+import { readPromptsFile } from '../util/jsonl.js';
 import { progressBar } from './progress.js';
 
 export function generateCommand(): Command {
   const cmd = new Command('generate')
-    .description('Generate text from a LLaMA-family model (Hugging Face directory or llama2.c .bin).')
-    .requiredOption('--model <PATH>', 'Model: a Hugging Face directory or a llama2.c .bin file.')
+    .description('Generate text from a LLaMA-family model (Hugging Face directory, llama2.c .bin, or ONNX directory).')
+    .requiredOption('--model <PATH>', 'Model: a Hugging Face directory, a llama2.c .bin file, or an ONNX directory (rlcd export-onnx).')
     .option('--tokenizer <PATH>', 'Tokenizer (tokenizer.json, a SentencePiece .model, or a llama2.c tokenizer.bin).')
     .addOption(new Option('--prompt <TEXT>', 'One prompt.').conflicts('promptsFile'))
     .addOption(new Option('--prompts-file <FILE>', 'JSONL file of {"prompt": "..."} lines.'))
-    .option('--json', 'Print one JSON object per completion.');
+    .option('--json', 'Print one JSON object per completion.')
+    .addOption(new Option('--backend <B>', 'Inference backend (default: onnx for an ONNX directory, else native).').choices(['native', 'onnx']));
   addFlags(cmd, generateFields);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { model: modelPath, tokenizer, prompt, promptsFile, json, ...rest } = opts;
+    const { model: modelPath, tokenizer, prompt, promptsFile, json, backend, ...rest } = opts;
     const config = parseConfig(generateFields, rest, 'cli');
     if (prompt === undefined && promptsFile === undefined) throw new Error('give --prompt TEXT or --prompts-file F.jsonl');
     const prompts = prompt !== undefined ? [String(prompt)] : readPromptsFile(String(promptsFile));
-    const model = await loadModel(String(modelPath), tokenizer !== undefined ? { tokenizer: String(tokenizer) } : {});
+    const model = await loadModel(String(modelPath), {
+      ...(tokenizer !== undefined && { tokenizer: String(tokenizer) }),
+      ...(backend !== undefined && { backend: backend as 'native' | 'onnx' }),
+    });
     const bar = progressBar('generate', 'tok');
     try {
       const completions = await model.generate(prompts, { ...config, onProgress: (done, total) => bar.update(done, total) });

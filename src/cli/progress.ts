@@ -6,12 +6,17 @@ export interface Progress {
   stop(): void;
 }
 
-export function progressBar(label: string, unit: string): Progress {
-  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+/**
+ * A bar for `done/total unit` with rate and ETA, plus free-form `detail` (e.g. the loss).
+ * Off (a no-op) when stderr is not a terminal or `quiet` is set.
+ */
+export function progressBar(label: string, unit: string, quiet = false): Progress & { detail(text: string): void } {
+  let detail = '';
+  if (!process.stderr.isTTY || quiet) return { update() {}, stop() {}, detail() {} };
   const bar = new cliProgress.SingleBar(
     {
       stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted}`,
+      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} {detail}`,
       hideCursor: true,
       clearOnComplete: true,
     },
@@ -23,12 +28,15 @@ export function progressBar(label: string, unit: string): Progress {
     update(done, total) {
       const rate = (done / Math.max((Date.now() - start) / 1000, 1e-3)).toFixed(0);
       if (!started) {
-        bar.start(total, done, { rate });
+        bar.start(total, done, { rate, detail });
         started = true;
       } else {
         bar.setTotal(total);
-        bar.update(done, { rate });
+        bar.update(done, { rate, detail });
       }
+    },
+    detail(text) {
+      detail = text;
     },
     stop() {
       if (started) bar.stop();

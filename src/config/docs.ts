@@ -1,9 +1,14 @@
 // The option tables that README.md embeds between `<!-- options:NAME -->` markers.
 import { generateFields } from './generate.js';
+import { evalPmFields, trainPmFields } from './preference-model.js';
+import { sftFields } from './sft.js';
 import { describeFields, type Fields } from './schema.js';
 
 export const docBlocks: Record<string, Fields> = {
   generate: generateFields,
+  sft: sftFields,
+  'train-pm': trainPmFields,
+  'eval-pm': evalPmFields,
 };
 
 /** `text` with every marked block replaced by the current table. */

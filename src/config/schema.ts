@@ -38,6 +38,7 @@ export function parseConfig<F extends Fields>(fields: F, input: unknown, style: 
     const key = String(issue.path[0] ?? '');
     const name = key === '' ? 'options' : style === 'cli' ? flagName(key) : key;
     if (issue.code === 'unrecognized_keys') return `unknown option(s): ${issue.keys.join(', ')}`;
+    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${name} is required`;
     return `${name}: ${issue.message}`;
   });
   const err = new RangeError(lines.join('; '));

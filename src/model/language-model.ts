@@ -4,6 +4,7 @@ import { parseConfig } from '../config/schema.js';
 import type { FinishReason } from '../native/binding.js';
 import type { InferenceBackend } from '../inference/backend.js';
 import type { Tokenizer } from '../tokenizer/types.js';
+import { tokenizePair } from './tokenize-pair.js';
 
 export interface Completion {
   /** Index of the prompt this completes. */
@@ -93,14 +94,8 @@ export class LanguageModel {
     const pairs = prompts.map((p, i) => {
       const c = continuations[i];
       if (typeof p !== 'string' || typeof c !== 'string') throw new TypeError(`prompts[${i}] and continuations[${i}] must be strings`);
-      const promptIds = this.tokenizer.encode(p, { bos });
-      const full = this.tokenizer.encode(p + c, { bos });
-      let split = 0;
-      while (split < promptIds.length && split < full.length && promptIds[split] === full[split]) split++;
-      if (split === promptIds.length && split > 0 && split === full.length) return { prompt: full, cont: [] as number[] };
-      // The boundary token may merge across prompt and continuation: score from the first difference.
-      const keep = Math.max(1, Math.min(split, full.length - 1));
-      return { prompt: full.slice(0, keep), cont: full.slice(keep) };
+      const { prompt, continuation } = tokenizePair(this.tokenizer, p, c, bos);
+      return { prompt, cont: continuation };
     });
     const lps = await this.backend.logProbs(pairs.map((p) => p.prompt), pairs.map((p) => p.cont), options.threads !== undefined ? { threads: options.threads } : {});
     return pairs.map((p, i) => {

@@ -73,11 +73,15 @@ export interface TrainBatch {
  * What forwardBackward minimises. Token-level arrays are (B * T): entry b*T + t belongs to the
  * prediction made at position t, i.e. of token t + 1 of row b.
  */
-export type TrainLoss =
+export type TrainLoss = (
   | { kind: 'sft'; weights: Float32Array }
   | { kind: 'preference'; targets: Float32Array }
   | { kind: 'policy'; oldLogprobs: Float32Array; advantages: Float32Array; mask: Float32Array; cliprange?: number; entropyCoef?: number }
-  | { kind: 'value'; returns: Float32Array; oldValues: Float32Array; mask: Float32Array; cliprange?: number; coef?: number };
+  | { kind: 'value'; returns: Float32Array; oldValues: Float32Array; mask: Float32Array; cliprange?: number; coef?: number }
+) & {
+  /** Multiplies the gradient (not the reported loss), to weight micro-batches of one step. */
+  scale?: number;
+};
 
 export type StatePart = 'weights' | 'baseWeights' | 'lora' | 'head' | 'adamM' | 'adamV' | 'gradients';
 
@@ -105,6 +109,7 @@ export interface Addon {
     weights: Float32Array,
     options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number },
   ): Promise<NativeTrainer>;
+  scheduleLr(kind: 'constant' | 'linear' | 'cosine', baseLr: number, step: number, total: number, warmup: number, minRatio?: number): number;
   readonly hardwareThreads: number;
   readonly simd: string;
   readonly openmp: boolean;

@@ -1,0 +1,33 @@
+// rlcd bench: throughput measurements of the engine.
+import { Command } from 'commander';
+import { z } from 'zod';
+import { flag, int } from '../config/schema.js';
+import { benchTrain } from '../pipeline/bench-train.js';
+import { stageCommand } from './command.js';
+
+const benchTrainFields = {
+  model: { schema: z.string().min(1), arg: 'M', doc: 'A model path, or random:LxCxV for a random model (layers x width x vocab; heads of 32 dims).' },
+  batch: { schema: int(1, 4096).default(8), arg: 'B', doc: 'Sequences per step.' },
+  seq: { schema: int(2, 1 << 16).default(256), arg: 'T', doc: 'Tokens per sequence.' },
+  steps: { schema: int(1, 100000).default(10), arg: 'N', doc: 'Timed steps (after one warmup step).' },
+  threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
+  json: { schema: flag().default(false), doc: 'Print one JSON object.' },
+};
+
+export function benchCommand(): Command {
+  const bench = new Command('bench').description('Measure engine throughput.');
+  bench.addCommand(
+    stageCommand('train', 'N full training steps (forward, backward, AdamW; full fine-tuning) on random tokens.', benchTrainFields, async (cfg) => {
+      const r = await benchTrain(cfg);
+      if (cfg.json) {
+        process.stdout.write(JSON.stringify(r) + '\n');
+      } else {
+        process.stdout.write(
+          `${r.model}: ${r.parameters} parameters, batch ${r.batch} x ${r.seq}, ${r.threads} threads: ` +
+            `median ${r.medianMs.toFixed(1)} ms/step, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflopsPerSecond.toFixed(1)} GFLOP/s\n`,
+        );
+      }
+    }),
+  );
+  return bench.exitOverride();
+}

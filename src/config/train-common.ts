@@ -1,0 +1,31 @@
+// Option fields every trainer shares (optimizer, schedule, LoRA, checkpoints).
+import { z } from 'zod';
+import { flag, int, num } from './schema.js';
+
+export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+export const optimizerFields = {
+  weightDecay: { schema: num(0, 10).default(0), arg: 'W', doc: 'AdamW decoupled weight decay.' },
+  beta1: { schema: num(0, 0.999999).default(0.9), arg: 'B1', doc: 'AdamW beta1.' },
+  beta2: { schema: num(0, 0.999999).default(0.999), arg: 'B2', doc: 'AdamW beta2.' },
+  adamEps: { schema: num(1e-12, 1).default(1e-8), arg: 'EPS', doc: 'AdamW epsilon.' },
+  maxGradNorm: { schema: num(0).default(1), arg: 'N', doc: 'Clip the global gradient norm to N (0: no clipping).' },
+  schedule: { schema: z.enum(['constant', 'linear', 'cosine']).default('cosine'), arg: 'KIND', doc: 'Learning-rate schedule after warmup.' },
+  warmupRatio: { schema: num(0, 1).default(0.03), arg: 'R', doc: 'Fraction of the steps spent in linear warmup.' },
+};
+
+export const loraFields = {
+  loraRank: { schema: int(0, 4096).default(0), arg: 'R', doc: 'LoRA rank; 0 trains every weight (full fine-tuning).' },
+  loraAlpha: { schema: num(0).optional(), arg: 'A', doc: 'LoRA alpha (default: 2 x rank); adapters scale by alpha / rank.' },
+  loraTargets: {
+    schema: z.array(z.enum(LORA_TARGETS)).default(['q_proj', 'v_proj']), arg: 'MODULE', repeatable: true,
+    doc: `Modules that get adapters (repeatable): ${LORA_TARGETS.join(', ')}.`,
+  },
+};
+
+export const runFields = {
+  seed: { schema: int(0).default(0), arg: 'S', doc: 'Seed for data order and initialisation.' },
+  saveEvery: { schema: int(0).default(50), arg: 'N', doc: 'Write a resumable checkpoint every N optimizer steps (0: only at the end).' },
+  threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
+  quiet: { schema: flag().default(false), doc: 'No progress bar.' },
+};

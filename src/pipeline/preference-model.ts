@@ -1,0 +1,181 @@
+// Stage: the preference model. A scalar head on the base model's last-token hidden state, trained
+// with the Bradley-Terry loss on simulated pairs (hard labels for RLCD, soft for RLAIF), and its
+// agreement with labelled pairs (the paper's human-agreement metric on HH).
+import fs from 'node:fs';
+import path from 'node:path';
+import { addon } from '../native/binding.js';
+import { parseConfig } from '../config/schema.js';
+import { evalPmFields, trainPmFields, type EvalPmOptions, type TrainPmOptions } from '../config/preference-model.js';
+import { ModelFormatError } from '../errors/model-format-error.js';
+import { SafetensorsFile } from '../model/safetensors.js';
+import { engineConfigFromHf } from '../model/hf-config.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+import { chunks, packBatch, shuffled } from '../train/batch.js';
+import { runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
+import { restoreTrainerState, saveTrainerState } from '../train/resume.js';
+import { saveTrainedModel } from '../train/save-trained.js';
+import { Trainer } from '../train/trainer.js';
+import { readPairs, type PreferencePair } from './preference-data.js';
+
+interface EncodedPair {
+  chosen: number[];
+  rejected: number[];
+  pChosen: number;
+}
+
+export interface Agreement {
+  pairs: number;
+  /** Fraction where the reward order agrees with the label (ties in the label are skipped). */
+  accuracy: number;
+  /** Mean sigmoid(r_chosen - r_rejected). */
+  meanProb: number;
+  /** Mean r_chosen - r_rejected. */
+  margin: number;
+}
+
+/** BOS + text, cut from the left to maxLength (the head reads the end). */
+export function encodeForPm(tokenizer: Tokenizer, text: string, maxLength: number): number[] {
+  const ids = tokenizer.encode(text, { bos: true });
+  if (ids.length <= maxLength) return ids;
+  return ids[0] === tokenizer.bosId ? [ids[0]!, ...ids.slice(ids.length - (maxLength - 1))] : ids.slice(ids.length - maxLength);
+}
+
+function encodePairs(tokenizer: Tokenizer, pairs: PreferencePair[], maxLength: number): EncodedPair[] {
+  return pairs.map((p) => ({ chosen: encodeForPm(tokenizer, p.chosen, maxLength), rejected: encodeForPm(tokenizer, p.rejected, maxLength), pChosen: p.pChosen }));
+}
+
+function pairBatch(group: EncodedPair[]) {
+  return packBatch(group.flatMap((p) => [p.chosen, p.rejected]));
+}
+
+export async function agreement(
+  trainer: Trainer, pairs: EncodedPair[], microBatch: number, onProgress?: (done: number, total: number) => void,
+): Promise<Agreement> {
+  let correct = 0, counted = 0, prob = 0, margin = 0, done = 0;
+  for (const group of chunks(pairs, microBatch)) {
+    const r = await trainer.evaluate(pairBatch(group), 'rewards');
+    group.forEach((p, i) => {
+      const m = r[2 * i]! - r[2 * i + 1]!;
+      prob += 1 / (1 + Math.exp(-m));
+      margin += m;
+      if (p.pChosen !== 0.5) {
+        counted++;
+        if ((m > 0) === (p.pChosen > 0.5)) correct++;
+      }
+    });
+    done += group.length;
+    onProgress?.(done, pairs.length);
+  }
+  const n = pairs.length;
+  return { pairs: n, accuracy: counted ? correct / counted : NaN, meanProb: prob / n, margin: margin / n };
+}
+
+export interface TrainPmResult {
+  out: string;
+  steps: number;
+  resumedFrom: number;
+  trainPairs: number;
+  heldOut: Agreement | undefined;
+  reports: StepReport[];
+}
+
+export async function trainPreferenceModel(
+  options: TrainPmOptions,
+  hooks: { onStep?: (r: StepReport) => void; onEval?: (step: number, a: Agreement) => void } = {},
+): Promise<TrainPmResult> {
+  const cfg = parseConfig(trainPmFields, options);
+  const all = readPairs(cfg.pairs, cfg.suffix, cfg.hardLabels);
+  const trainer = await Trainer.fromModel(cfg.model, {
+    ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
+    ...(cfg.loraRank > 0 && { lora: { rank: cfg.loraRank, alpha: cfg.loraAlpha ?? 2 * cfg.loraRank, targets: cfg.loraTargets } }),
+    head: 'scalar',
+    seed: cfg.seed,
+    ...(cfg.threads !== undefined && { threads: cfg.threads }),
+  });
+  try {
+    const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
+    const encoded = shuffled(encodePairs(trainer.tokenizer, all, maxLen), cfg.seed);
+    const evalSize = cfg.evalSize ?? Math.min(500, Math.floor(encoded.length * 0.1));
+    const heldOut = encoded.slice(0, evalSize);
+    const train = encoded.slice(evalSize);
+    if (train.length === 0) throw new Error(`${cfg.pairs}: no pairs left for training after holding out ${evalSize}`);
+    const perEpoch = Math.ceil(train.length / cfg.batchSize);
+    const totalSteps = perEpoch * cfg.epochs;
+    const order = Array.from({ length: cfg.epochs }, (_, e) => shuffled(train, cfg.seed * 7919 + e + 1));
+    const microBatches = (step: number): MicroBatch[] => {
+      const epoch = Math.floor(step / perEpoch), i = step % perEpoch;
+      const stepPairs = order[epoch]!.slice(i * cfg.batchSize, (i + 1) * cfg.batchSize);
+      return chunks(stepPairs, cfg.microBatchSize).map((group) => {
+        const batch = pairBatch(group);
+        return {
+          batch,
+          loss: { kind: 'preference' as const, targets: Float32Array.from(group.map((p) => p.pChosen)) },
+          share: group.length / stepPairs.length,
+          tokens: group.reduce((n, p) => n + p.chosen.length + p.rejected.length, 0),
+        };
+      });
+    };
+    const identity = { stage: 'train-pm', model: path.resolve(cfg.model), pairs: path.resolve(cfg.pairs), n: encoded.length, ...hyper(cfg) };
+    const ckDir = path.join(cfg.out, 'checkpoint');
+    const resumedFrom = await restoreTrainerState(ckDir, trainer, identity);
+    const warmup = Math.round(cfg.warmupRatio * totalSteps);
+    const reports = await runTrainingLoop({
+      trainer, totalSteps, startStep: resumedFrom, microBatches,
+      lr: (s) => addon().scheduleLr(cfg.schedule, cfg.lr, s, totalSteps, warmup),
+      optimizer: { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.adamEps, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm },
+      checkpointEvery: cfg.saveEvery,
+      checkpoint: (done) => saveTrainerState(ckDir, trainer, identity, done),
+      onStep: async (r) => {
+        hooks.onStep?.(r);
+        if (cfg.evalEvery > 0 && r.step % cfg.evalEvery === 0 && r.step < totalSteps && heldOut.length > 0 && hooks.onEval) {
+          hooks.onEval(r.step, await agreement(trainer, heldOut, cfg.microBatchSize));
+        }
+      },
+    });
+    const final = heldOut.length > 0 ? await agreement(trainer, heldOut, cfg.microBatchSize) : undefined;
+    if (final) hooks.onEval?.(totalSteps, final);
+    await saveTrainedModel(cfg.out, trainer, { stage: 'preference-model', suffix: cfg.suffix, steps: totalSteps, heldOut: final });
+    await saveTrainerState(ckDir, trainer, identity, totalSteps);
+    return { out: cfg.out, steps: totalSteps, resumedFrom, trainPairs: train.length, heldOut: final, reports };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** The score head of a preference model written by train-pm: [w (C), b]. */
+export function readScoreHead(dir: string, dim: number): Float32Array {
+  const file = path.join(dir, 'model.safetensors');
+  const st = new SafetensorsFile(file);
+  if (!st.tensors.has('score.weight')) throw new ModelFormatError(dir, 'is not a preference model (no score.weight tensor; train one with rlcd train-pm)');
+  const head = new Float32Array(dim + 1);
+  st.readInto('score.weight', head.subarray(0, dim));
+  if (st.tensors.has('score.bias')) st.readInto('score.bias', head.subarray(dim));
+  return head;
+}
+
+export async function evaluatePreferenceModel(options: EvalPmOptions, onProgress?: (done: number, total: number) => void): Promise<Agreement> {
+  const cfg = parseConfig(evalPmFields, options);
+  const configFile = path.join(cfg.pm, 'config.json');
+  let stored: Record<string, unknown> & { rlcd?: { suffix?: string } } = {};
+  try {
+    stored = JSON.parse(fs.readFileSync(configFile, 'utf8'));
+  } catch {
+    throw new ModelFormatError(configFile, 'cannot read the preference model config');
+  }
+  const suffix = cfg.suffix ?? stored.rlcd?.suffix ?? '\n\nHuman:';
+  const dim = engineConfigFromHf(stored, configFile).dim;
+  const trainer = await Trainer.fromModel(cfg.pm, { head: 'scalar', headWeights: readScoreHead(cfg.pm, dim), ...(cfg.threads !== undefined && { threads: cfg.threads }) });
+  try {
+    let pairs = readPairs(cfg.pairs, suffix);
+    if (cfg.limit !== undefined) pairs = pairs.slice(0, cfg.limit);
+    const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
+    return await agreement(trainer, encodePairs(trainer.tokenizer, pairs, maxLen), cfg.microBatchSize, onProgress);
+  } finally {
+    trainer.dispose();
+  }
+}
+
+function hyper(cfg: ReturnType<typeof parseConfig<typeof trainPmFields>>): Record<string, unknown> {
+  const { quiet: _q, threads: _t, saveEvery: _s, out: _o, model: _m, pairs: _p, evalEvery: _e, ...rest } = cfg;
+  return rest;
+}

@@ -1,0 +1,95 @@
+// Stage: supervised fine-tuning on (prompt, completion) pairs, loss on the completion only. With
+// RLCD's (p, o+) pairs this is the paper's context-distillation baseline.
+import path from 'node:path';
+import { addon } from '../native/binding.js';
+import { parseConfig } from '../config/schema.js';
+import { sftFields, type SftConfig, type SftOptions } from '../config/sft.js';
+import { readJsonl } from '../util/jsonl.js';
+import { tokenizePair } from '../model/tokenize-pair.js';
+import { chunks, completionWeights, packBatch, shuffled } from '../train/batch.js';
+import { runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
+import { restoreTrainerState, saveTrainerState } from '../train/resume.js';
+import { saveTrainedModel } from '../train/save-trained.js';
+import { Trainer } from '../train/trainer.js';
+
+export interface SftExample {
+  ids: number[];
+  promptLength: number;
+}
+
+export interface SftResult {
+  out: string;
+  steps: number;
+  resumedFrom: number;
+  examples: number;
+  finalLoss: number;
+  reports: StepReport[];
+}
+
+export function loadSftData(file: string): Array<{ prompt: string; completion: string }> {
+  return readJsonl(file).map(({ line, value }) => {
+    if (typeof value.prompt !== 'string' || typeof value.completion !== 'string') {
+      throw new Error(`${file}:${line}: expected {"prompt": string, "completion": string}`);
+    }
+    return { prompt: value.prompt, completion: value.completion };
+  });
+}
+
+export async function runSft(options: SftOptions, onStep?: (r: StepReport) => void): Promise<SftResult> {
+  const cfg: SftConfig = parseConfig(sftFields, options);
+  const rows = loadSftData(cfg.data);
+  if (rows.length === 0) throw new Error(`${cfg.data}: no examples`);
+  const trainer = await Trainer.fromModel(cfg.model, {
+    ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
+    ...(cfg.loraRank > 0 && { lora: { rank: cfg.loraRank, alpha: cfg.loraAlpha ?? 2 * cfg.loraRank, targets: cfg.loraTargets } }),
+    seed: cfg.seed,
+    ...(cfg.threads !== undefined && { threads: cfg.threads }),
+  });
+  try {
+    const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
+    const examples: SftExample[] = rows.map(({ prompt, completion }) => {
+      const pair = tokenizePair(trainer.tokenizer, prompt, completion);
+      const ids = [...pair.prompt, ...pair.continuation, ...(cfg.appendEos ? [trainer.config.eosId] : [])].slice(0, maxLen);
+      return { ids, promptLength: Math.min(pair.prompt.length, ids.length) };
+    });
+    const perEpoch = Math.ceil(examples.length / cfg.batchSize);
+    const totalSteps = perEpoch * cfg.epochs;
+    // Step s of epoch e takes batch s of that epoch's seeded shuffle: resuming needs no other state.
+    const order = Array.from({ length: cfg.epochs }, (_, e) => shuffled(examples, cfg.seed * 1000003 + e));
+    const microBatches = (step: number): MicroBatch[] => {
+      const epoch = Math.floor(step / perEpoch), i = step % perEpoch;
+      const stepExamples = order[epoch]!.slice(i * cfg.batchSize, (i + 1) * cfg.batchSize);
+      const counted = (e: SftExample): number => Math.max(0, e.ids.length - Math.max(1, e.promptLength));
+      const total = stepExamples.reduce((n, e) => n + counted(e), 0);
+      return chunks(stepExamples, cfg.microBatchSize).map((group) => {
+        const batch = packBatch(group.map((e) => e.ids));
+        const weights = completionWeights(batch, group.map((e) => e.promptLength));
+        const tokens = group.reduce((n, e) => n + counted(e), 0);
+        return { batch, loss: { kind: 'sft' as const, weights }, share: total > 0 ? tokens / total : 0, tokens: group.reduce((n, e) => n + e.ids.length, 0) };
+      });
+    };
+    const warmup = Math.round(cfg.warmupRatio * totalSteps);
+    const identity = { stage: 'sft', model: path.resolve(cfg.model), data: path.resolve(cfg.data), examples: examples.length, ...hyper(cfg) };
+    const ckDir = path.join(cfg.out, 'checkpoint');
+    const resumedFrom = await restoreTrainerState(ckDir, trainer, identity);
+    const reports = await runTrainingLoop({
+      trainer, totalSteps, startStep: resumedFrom, microBatches,
+      lr: (s) => addon().scheduleLr(cfg.schedule, cfg.lr, s, totalSteps, warmup),
+      optimizer: { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.adamEps, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm },
+      checkpointEvery: cfg.saveEvery,
+      checkpoint: (done) => saveTrainerState(ckDir, trainer, identity, done),
+      ...(onStep && { onStep }),
+    });
+    await saveTrainedModel(cfg.out, trainer, { stage: 'sft', steps: totalSteps });
+    await saveTrainerState(ckDir, trainer, identity, totalSteps);
+    return { out: cfg.out, steps: totalSteps, resumedFrom, examples: examples.length, finalLoss: reports.at(-1)?.stats.loss ?? NaN, reports };
+  } finally {
+    trainer.dispose();
+  }
+}
+
+/** The settings that change what a run computes (so a checkpoint of other settings is not resumed). */
+function hyper(cfg: SftConfig): Record<string, unknown> {
+  const { quiet: _q, threads: _t, saveEvery: _s, out: _o, model: _m, data: _d, ...rest } = cfg;
+  return rest;
+}

@@ -1,0 +1,68 @@
+// A model being trained: the native trainer (weights or LoRA adapters, optional scalar head, AdamW
+// state) plus what saving needs (config, tokenizer, where it came from).
+import { addon, type EngineConfig, type LoraOptions, type NativeTrainer, type TrainBatch, type TrainLoss } from '../native/binding.js';
+import { readCheckpoint, type Checkpoint } from '../model/load.js';
+import type { Tokenizer } from '../tokenizer/types.js';
+
+export interface TrainerOptions {
+  tokenizer?: string;
+  lora?: LoraOptions;
+  head?: 'scalar';
+  headWeights?: Float32Array;
+  seed?: number;
+  threads?: number;
+}
+
+export interface OptimizerSettings {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+}
+
+export class Trainer {
+  private constructor(
+    readonly native: NativeTrainer,
+    readonly config: EngineConfig,
+    readonly tokenizer: Tokenizer,
+    readonly source: string,
+    readonly format: Checkpoint['format'],
+    readonly hfConfig: Record<string, unknown> | undefined,
+    readonly tokenizerPath: string,
+    readonly options: TrainerOptions,
+  ) {}
+
+  static async fromModel(modelPath: string, options: TrainerOptions = {}): Promise<Trainer> {
+    const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
+    const native = await addon().createTrainer(ck.config, ck.weights.data, {
+      ...(options.lora && { lora: options.lora }),
+      ...(options.head && { head: options.head }),
+      ...(options.headWeights && { headWeights: options.headWeights }),
+      seed: options.seed ?? 0,
+      ...(options.threads !== undefined && { threads: options.threads }),
+    });
+    return new Trainer(native, ck.config, ck.tokenizer, modelPath, ck.format, ck.hfConfig, ck.tokenizerPath, options);
+  }
+
+  forwardBackward(batch: TrainBatch, loss: TrainLoss): Promise<Record<string, number>> {
+    return this.native.forwardBackward(batch, loss, this.threadOption());
+  }
+
+  evaluate(batch: TrainBatch, what: 'logprobs' | 'head' | 'rewards' | 'logits' | 'entropy', adapters = true): Promise<Float32Array> {
+    return this.native.evaluate(batch, what, { ...this.threadOption(), adapters });
+  }
+
+  step(o: OptimizerSettings): Promise<{ gradNorm: number; step: number }> {
+    return this.native.step(o);
+  }
+
+  dispose(): void {
+    this.native.dispose();
+  }
+
+  private threadOption(): { threads?: number } {
+    return this.options.threads !== undefined ? { threads: this.options.threads } : {};
+  }
+}
