@@ -7,3 +7,13 @@ export type { InferenceBackend, IdCompletion, IdGenerateOptions } from './infere
 export { NativeBackend } from './inference/native.js';
 export { ModelFormatError } from './errors/model-format-error.js';
 export type { EngineConfig, FinishReason } from './native/binding.js';
+// Preference simulation (RLCD, RLAIF, RLCD-Rescore), tasks, and the ONNX export / backend types.
+export { simulatePreferences, type SimulateSummary } from './pipeline/simulate.js';
+export { simulateFields, METHODS, type Method, type SimulateOptions, type SimulateConfig, type SimulateProgress } from './config/simulate.js';
+export { readSimulationPrompts } from './pipeline/prompts.js';
+export type { PairRecord, DropRecord } from './pipeline/pair-file.js';
+export { BUILTIN_TASKS, resolveTask, loadTaskFile, type Task } from './tasks/task.js';
+export type { StopRule } from './tasks/stop-rules.js';
+export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './model/onnx-export.js';
+// onnxruntime-node loads only when loadModel opens an ONNX model; the class is exported as a type.
+export type { OnnxBackend, OnnxBackendOptions } from './inference/onnx.js';

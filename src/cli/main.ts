@@ -2,7 +2,12 @@
 // The rlcd command line: one subcommand per file in this folder.
 import { Command, CommanderError } from 'commander';
 import { createRequire } from 'node:module';
+import { exportOnnxCommand } from './export-onnx.js';
 import { generateCommand } from './generate.js';
+import { simulateCommand } from './simulate.js';
+import { sftCommand } from './sft.js';
+import { evalPmCommand, trainPmCommand } from './preference-model.js';
+import { benchCommand } from './bench.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -13,6 +18,12 @@ const program = new Command('rlcd')
   .showHelpAfterError(false)
   .configureOutput({ writeErr: (s) => process.stderr.write(s) });
 program.addCommand(generateCommand().exitOverride());
+program.addCommand(simulateCommand().exitOverride());
+program.addCommand(exportOnnxCommand().exitOverride());
+program.addCommand(sftCommand());
+program.addCommand(trainPmCommand());
+program.addCommand(evalPmCommand());
+program.addCommand(benchCommand());
 
 try {
   await program.parseAsync(process.argv);

@@ -1,22 +1,29 @@
 // loadModel(): a checkpoint path in, a ready LanguageModel out. Recognises a Hugging Face
-// directory (config.json + safetensors + tokenizer.json) and a llama2.c .bin (+ its tokenizer.bin).
+// directory (config.json + safetensors + tokenizer.json), a llama2.c .bin (+ its tokenizer.bin), and
+// an ONNX directory (model.onnx + config.json + tokenizer, run by onnxruntime-node).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineConfig } from '../native/binding.js';
 import { NativeBackend } from '../inference/native.js';
-import { loadTokenizer } from '../tokenizer/index.js';
+import type { OnnxBackendOptions } from '../inference/onnx.js';
+import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
-import { loadHfCheckpoint } from './hf.js';
+import { loadHfCheckpoint, readJsonFile } from './hf.js';
+import { engineConfigFromHf } from './hf-config.js';
 import { loadLlama2cCheckpoint } from './llama2c.js';
 import type { PackedWeights } from './layout.js';
 import { LanguageModel } from './language-model.js';
 
 export interface LoadModelOptions {
-  /** Tokenizer file or directory; default: the model directory, or tokenizer.bin beside a .bin. */
+  /** Tokenizer file or directory; default: the model directory's tokenizer.json, tokenizer.model or tokenizer.bin, or tokenizer.bin beside a .bin. */
   tokenizer?: string;
+  /** 'native' (the C++ engine) or 'onnx' (onnxruntime-node); default: onnx for a directory with model.onnx, else native. */
+  backend?: 'native' | 'onnx';
+  /** onnxruntime-node settings for the onnx backend (execution providers, threads). */
+  onnx?: OnnxBackendOptions;
 }
 
-export type CheckpointFormat = 'hf' | 'llama2c';
+export type CheckpointFormat = 'hf' | 'llama2c' | 'onnx';
 
 export function checkpointFormat(modelPath: string): CheckpointFormat {
   let stat: fs.Stats;
@@ -26,6 +33,7 @@ export function checkpointFormat(modelPath: string): CheckpointFormat {
     throw new ModelFormatError(modelPath, 'no such file or directory');
   }
   if (stat.isDirectory()) {
+    if (fs.existsSync(path.join(modelPath, 'model.onnx')) && fs.existsSync(path.join(modelPath, 'config.json'))) return 'onnx';
     if (fs.existsSync(path.join(modelPath, 'config.json'))) return 'hf';
     throw new ModelFormatError(modelPath, 'is a directory without config.json (expected a Hugging Face checkpoint)');
   }
@@ -34,23 +42,79 @@ export function checkpointFormat(modelPath: string): CheckpointFormat {
 }
 
 function defaultTokenizer(modelPath: string, format: CheckpointFormat): string {
-  if (format === 'hf') return modelPath;
+  // A directory's tokenizer: tokenizer.json, else tokenizer.model, else a llama2.c tokenizer.bin
+  // (what saveHfCheckpoint writes for a llama2.c source; loaded with the config's vocab size).
+  if (format !== 'llama2c' && !['tokenizer.json', 'tokenizer.model'].some((f) => fs.existsSync(path.join(modelPath, f)))) {
+    const bin = path.join(modelPath, 'tokenizer.bin');
+    if (fs.existsSync(bin)) return bin;
+  }
+  if (format === 'hf' || format === 'onnx') return modelPath;
   const beside = path.join(path.dirname(modelPath), 'tokenizer.bin');
   if (fs.existsSync(beside)) return beside;
   throw new ModelFormatError(modelPath, 'a llama2.c checkpoint needs its tokenizer: pass --tokenizer (e.g. tok512.bin)');
 }
 
+function hasSafetensors(dir: string): boolean {
+  return ['model.safetensors', 'model.safetensors.index.json'].some((f) => fs.existsSync(path.join(dir, f)));
+}
+
 export async function loadModel(modelPath: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
   if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('modelPath must be a non-empty string');
-  const format = checkpointFormat(modelPath);
-  const { config, weights }: { config: EngineConfig; weights: PackedWeights } =
-    format === 'hf' ? loadHfCheckpoint(modelPath) : loadLlama2cCheckpoint(modelPath);
-  const tokenizer = await loadTokenizer(options.tokenizer ?? defaultTokenizer(modelPath, format), {
+  if (options.backend !== undefined && options.backend !== 'native' && options.backend !== 'onnx') {
+    throw new RangeError(`backend must be 'native' or 'onnx', got ${JSON.stringify(options.backend)}`);
+  }
+  let format = checkpointFormat(modelPath);
+  if (format === 'onnx' && options.backend === 'native') {
+    // An ONNX directory that also holds the safetensors checkpoint can run natively.
+    if (!hasSafetensors(modelPath)) throw new ModelFormatError(modelPath, 'holds an ONNX model only; the native backend needs the Hugging Face checkpoint or a llama2.c .bin');
+    format = 'hf';
+  }
+  if (format !== 'onnx' && options.backend === 'onnx') {
+    throw new ModelFormatError(modelPath, 'is not an ONNX model directory (model.onnx + config.json): export it with `rlcd export-onnx --model M --out DIR`');
+  }
+  if (format === 'onnx') return loadOnnxModel(modelPath, options);
+  const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
+  // The engine's vocabulary table must have one entry per embedding row.
+  const pieces = ck.tokenizer.tokenBytes();
+  while (pieces.length < ck.config.vocabSize) pieces.push(new Uint8Array(0));
+  const backend = await NativeBackend.create(ck.config, ck.weights.data, pieces.slice(0, ck.config.vocabSize));
+  return new LanguageModel(ck.tokenizer, backend, modelPath);
+}
+
+/** A checkpoint read into memory for the engine: weights in its layout, config, tokenizer. */
+export interface Checkpoint {
+  format: 'hf' | 'llama2c';
+  config: EngineConfig;
+  weights: PackedWeights;
+  tokenizer: Tokenizer;
+  /** Where the tokenizer was read from (saving copies it). */
+  tokenizerPath: string;
+  /** The Hugging Face config.json, when there is one. */
+  hfConfig?: Record<string, unknown>;
+}
+
+/** Reads a Hugging Face directory (also one that holds an ONNX export) or a llama2.c .bin. */
+export async function readCheckpoint(modelPath: string, options: { tokenizer?: string } = {}): Promise<Checkpoint> {
+  let format = checkpointFormat(modelPath);
+  if (format === 'onnx') {
+    if (!hasSafetensors(modelPath)) throw new ModelFormatError(modelPath, 'holds an ONNX model only; training and the native engine need the Hugging Face checkpoint');
+    format = 'hf';
+  }
+  const hf = format === 'hf' ? loadHfCheckpoint(modelPath) : undefined;
+  const { config, weights } = hf ?? loadLlama2cCheckpoint(modelPath);
+  const tokenizerPath = options.tokenizer ?? defaultTokenizer(modelPath, format);
+  const tokenizer = await loadTokenizer(tokenizerPath, { bosId: config.bosId, eosId: config.eosId, vocabSize: config.vocabSize });
+  return { format, config, weights, tokenizer, tokenizerPath, ...(hf && { hfConfig: hf.hfConfig }) };
+}
+
+async function loadOnnxModel(dir: string, options: LoadModelOptions): Promise<LanguageModel> {
+  const configFile = path.join(dir, 'config.json');
+  const config = engineConfigFromHf(readJsonFile(configFile), configFile);
+  const tokenizer = await loadTokenizer(options.tokenizer ?? defaultTokenizer(dir, 'onnx'), {
     bosId: config.bosId, eosId: config.eosId, vocabSize: config.vocabSize,
   });
-  // The engine's vocabulary table must have one entry per embedding row.
-  const pieces = tokenizer.tokenBytes();
-  while (pieces.length < config.vocabSize) pieces.push(new Uint8Array(0));
-  const backend = await NativeBackend.create(config, weights.data, pieces.slice(0, config.vocabSize));
-  return new LanguageModel(tokenizer, backend, modelPath);
+  // onnxruntime-node loads only when an ONNX model is asked for.
+  const { OnnxBackend } = await import('../inference/onnx.js');
+  const backend = await OnnxBackend.create(dir, config, tokenizer.tokenBytes(), options.onnx ?? {});
+  return new LanguageModel(tokenizer, backend, dir);
 }

@@ -1,0 +1,86 @@
+// rlcd simulate: simulate preference pairs (RLCD, RLAIF or RLCD-Rescore) from a prompts file.
+import { Command, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import { simulateFields, type SimulateProgress } from '../config/simulate.js';
+import { addFlags, parseConfig } from '../config/schema.js';
+import { loadModel } from '../model/load.js';
+import { readSimulationPrompts } from '../pipeline/prompts.js';
+import { simulatePreferences, type SimulateSummary } from '../pipeline/simulate.js';
+
+/** A bar on stderr (only when it is a terminal) with pairs/min and the drop rate. */
+function simulateBar(): { update(p: SimulateProgress): void; stop(): void } {
+  if (!process.stderr.isTTY) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: 'simulate [{bar}] {value}/{total} prompts | {pairs} pairs | {rate} pairs/min | drop {drop}% | ETA {eta_formatted}',
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  let started = false;
+  return {
+    update(p) {
+      const values = {
+        pairs: p.pairs,
+        rate: ((p.pairs / Math.max(p.elapsedSeconds, 1e-3)) * 60).toFixed(1),
+        drop: p.done > 0 ? ((100 * p.dropped) / p.done).toFixed(1) : '0.0',
+      };
+      if (!started) {
+        bar.start(p.total, p.done, values);
+        started = true;
+      } else {
+        bar.update(p.done, values);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}
+
+export function formatSummary(s: SimulateSummary): string {
+  const drops = Object.entries(s.dropped).filter(([, n]) => n > 0);
+  const dropped = drops.reduce((n, [, k]) => n + k, 0);
+  const done = s.pairs + dropped;
+  return [
+    `simulate ${s.method} on ${s.task}: ${s.pairs} pairs from ${done} prompts` +
+      (s.resumed > 0 ? ` (${s.resumed} of ${s.prompts} were done by an earlier run)` : '') +
+      `, ${dropped} dropped (${done > 0 ? ((100 * dropped) / done).toFixed(1) : '0.0'}%)` +
+      (drops.length > 0 ? `: ${drops.map(([r, n]) => `${r} ${n}`).join(', ')}` : ''),
+    `${s.generatedTokens} tokens generated, ${s.retries} retries, ${s.seconds.toFixed(1)} s, ${s.pairsPerMinute.toFixed(1)} pairs/min`,
+    `pairs: ${s.out}${dropped > 0 ? `; dropped prompts: ${s.dropsFile}` : ''}`,
+  ].join('\n');
+}
+
+export function simulateCommand(): Command {
+  const cmd = new Command('simulate')
+    .description('Simulate preference pairs with RLCD, RLAIF or RLCD-Rescore; writes TRL-style {"prompt","chosen","rejected"} JSONL.')
+    .requiredOption('--model <PATH>', 'Simulator: a Hugging Face directory, a llama2.c .bin, or an ONNX directory (rlcd export-onnx / Optimum).')
+    .requiredOption('--prompts <FILE>', 'JSONL of {"prompt": ...} lines or HH {"chosen": dialogue, ...} lines (.gz allowed).')
+    .option('--tokenizer <PATH>', 'Tokenizer (tokenizer.json, a SentencePiece .model, or a llama2.c tokenizer.bin).')
+    .addOption(new Option('--backend <B>', 'Inference backend (default: onnx for an ONNX directory, else native).').choices(['native', 'onnx']));
+  addFlags(cmd, simulateFields);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const { model: modelPath, prompts: promptsFile, tokenizer, backend, ...rest } = opts;
+    for (const k of ['task', 'method', 'out'] as const) if (rest[k] === undefined) throw new Error(`--${k} is required`);
+    const config = parseConfig(simulateFields, rest, 'cli');
+    const prompts = readSimulationPrompts(String(promptsFile));
+    const model = await loadModel(String(modelPath), {
+      ...(tokenizer !== undefined && { tokenizer: String(tokenizer) }),
+      ...(backend !== undefined && { backend: backend as 'native' | 'onnx' }),
+      ...(config.threads !== undefined && { onnx: { threads: config.threads } }),
+    });
+    const bar = simulateBar();
+    try {
+      const summary = await simulatePreferences(model, prompts, { ...config, onProgress: (p) => bar.update(p) });
+      bar.stop();
+      process.stderr.write(formatSummary(summary) + '\n');
+    } finally {
+      bar.stop();
+      model.dispose();
+    }
+  });
+  return cmd;
+}

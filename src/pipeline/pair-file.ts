@@ -1,0 +1,98 @@
+// The append-only output of simulation: pairs in TRL's preference format (one JSON object a line),
+// and beside it FILE.dropped.jsonl with the prompts that gave no pair. Both say which prompt index
+// they belong to, so a rerun skips every prompt that is done. Records are appended a batch at a time
+// with one write; a kill can leave a half line at the end, which the next run cuts off.
+import fs from 'node:fs';
+import type { Method } from '../config/simulate.js';
+
+/** What every record carries to tie it to a run: a rerun must match. */
+export interface RunKey {
+  method: Method;
+  task: string;
+  seed: number;
+}
+
+export interface PairRecord extends RunKey {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  /** P(chosen preferred): 1 for RLCD's hard label, the labeler's soft label (>= 0.5) otherwise. */
+  p_chosen: number;
+  index: number;
+  affix_index: number | null;
+  instruction_index: number | null;
+  /** The prompts sampled from, the outputs before the filter, attempts used, and the scorer's logits. */
+  raw: Record<string, unknown>;
+}
+
+export interface DropRecord extends RunKey {
+  prompt: string;
+  index: number;
+  reason: string;
+  affix_index: number | null;
+  raw: Record<string, unknown>;
+}
+
+export function dropsFileOf(out: string): string {
+  return `${out}.dropped.jsonl`;
+}
+
+/** Reads the complete lines of a JSONL file, cutting a trailing partial line off the file itself. */
+function readComplete(file: string): Array<{ line: number; value: Record<string, unknown> }> {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  const end = text.lastIndexOf('\n') + 1;
+  if (end < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end), 'utf8'));
+  const rows: Array<{ line: number; value: Record<string, unknown> }> = [];
+  text.slice(0, end).split('\n').forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message}); not a file written by rlcd simulate?`);
+    }
+    rows.push({ line: i + 1, value: value as Record<string, unknown> });
+  });
+  return rows;
+}
+
+export class PairFile {
+  readonly dropsFile: string;
+  /** Prompt indices with a pair or a drop record. */
+  readonly finished = new Set<number>();
+  /** Records found when the file was opened. */
+  readonly resumedPairs: number;
+  readonly resumedDrops: number;
+
+  /** Opens (or creates) the output for a run; throws when existing records belong to another run or other prompts. */
+  constructor(readonly file: string, readonly key: RunKey, prompts: readonly string[]) {
+    this.dropsFile = dropsFileOf(file);
+    const counts = [0, 0];
+    [file, this.dropsFile].forEach((f, which) => {
+      for (const { line, value } of readComplete(f)) {
+        const where = `${f}:${line}`;
+        for (const k of ['method', 'task', 'seed'] as const) {
+          if (value[k] !== key[k]) {
+            throw new Error(`${where}: written with ${k} ${JSON.stringify(value[k])}, this run has ${JSON.stringify(key[k])}; use another --out to start a new file`);
+          }
+        }
+        const index = value.index;
+        if (typeof index !== 'number' || !Number.isInteger(index) || index < 0) throw new Error(`${where}: no prompt "index"`);
+        if (index >= prompts.length || prompts[index] !== value.prompt) {
+          throw new Error(`${where}: prompt ${index} is not the same as in the prompts given now; use another --out for other prompts`);
+        }
+        this.finished.add(index);
+        counts[which]!++;
+      }
+    });
+    [this.resumedPairs, this.resumedDrops] = counts as [number, number];
+  }
+
+  /** Appends one batch of records (one write per file). */
+  append(pairs: readonly PairRecord[], drops: readonly DropRecord[]): void {
+    if (pairs.length > 0) fs.appendFileSync(this.file, pairs.map((p) => JSON.stringify(p) + '\n').join(''));
+    if (drops.length > 0) fs.appendFileSync(this.dropsFile, drops.map((d) => JSON.stringify(d) + '\n').join(''));
+    for (const r of [...pairs, ...drops]) this.finished.add(r.index);
+  }
+}
