@@ -33,6 +33,41 @@ float* thread_scratch(float* scratch, long per_thread) {
 #endif
 }
 
+// y[s] = scale * sum_d c[d] * rows[d][s] for s in [0, n): rows are (HS, T). Eight positions at a
+// time stay in one register across the d loop (one store per eight positions, not one per d).
+void combine_rows(float* y, const float* c, const float* rows, int T, int HS, int n, float scale) {
+  int s = 0;
+#ifdef RLCD_AVX2
+  for (; s + 8 <= n; s += 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (int d = 0; d < HS; d++) acc = _mm256_fmadd_ps(_mm256_set1_ps(c[d]), _mm256_loadu_ps(rows + (long)d * T + s), acc);
+    _mm256_storeu_ps(y + s, _mm256_mul_ps(acc, _mm256_set1_ps(scale)));
+  }
+#endif
+  for (; s < n; s++) {
+    float acc = 0.0f;
+    for (int d = 0; d < HS; d++) acc += c[d] * rows[(long)d * T + s];
+    y[s] = acc * scale;
+  }
+}
+
+// rows[d][s] += c[d] * x[s] for s in [0, n): the rank-1 update of a (HS, T) block, eight
+// positions at a time so x is loaded once per block.
+void rank1_rows(float* rows, const float* c, const float* x, int T, int HS, int n) {
+  int s = 0;
+#ifdef RLCD_AVX2
+  for (; s + 8 <= n; s += 8) {
+    const __m256 xv = _mm256_loadu_ps(x + s);
+    for (int d = 0; d < HS; d++) {
+      float* r = rows + (long)d * T + s;
+      _mm256_storeu_ps(r, _mm256_fmadd_ps(_mm256_set1_ps(c[d]), xv, _mm256_loadu_ps(r)));
+    }
+  }
+#endif
+  for (; s < n; s++)
+    for (int d = 0; d < HS; d++) rows[(long)d * T + s] += c[d] * x[s];
+}
+
 }  // namespace
 
 long causal_attention_scratch(int T, int HS) { return 4L * HS * T + 2L * T; }
@@ -57,8 +92,7 @@ void causal_attention_forward(float* out, float* probs, const float* qkv, long s
         const float* q = base + (long)t * stride + (long)h * HS;
         float* p = probs + (((long)b * NH + h) * T + t) * T;
         const int n = t + 1;
-        for (int s = 0; s < n; s++) p[s] = 0.0f;
-        for (int d = 0; d < HS; d++) axpy(p, q[d] * scale, kt + (long)d * T, n);
+        combine_rows(p, q, kt, T, HS, n, scale);
         const float mx = max_of(p, n);
         const float inv = 1.0f / exp_shifted(p, p, mx, n);
         for (int s = 0; s < n; s++) p[s] *= inv;
@@ -100,17 +134,12 @@ void causal_attention_backward(float* dqkv, const float* dout, const float* prob
         const float* dy = dout + ((long)b * T + t) * QD + (long)h * HS;
         const float* q = base + (long)t * stride + (long)h * HS;
         float* dq = dbase + (long)t * stride + (long)h * HS;
-        for (int s = 0; s < n; s++) dp[s] = 0.0f;
-        for (int d = 0; d < HS; d++) {
-          axpy(dp, dy[d], vt + (long)d * T, n);
-          axpy(dvt + (long)d * T, dy[d], p, n);
-        }
+        combine_rows(dp, dy, vt, T, HS, n, 1.0f);
+        rank1_rows(dvt, dy, p, T, HS, n);
         const float sum = dot(p, dp, n);
         for (int s = 0; s < n; s++) ds[s] = p[s] * (dp[s] - sum) * scale;
-        for (int d = 0; d < HS; d++) {
-          dq[d] = dot(kt + (long)d * T, ds, n);
-          axpy(dkt + (long)d * T, q[d], ds, n);
-        }
+        for (int d = 0; d < HS; d++) dq[d] = dot(kt + (long)d * T, ds, n);
+        rank1_rows(dkt, q, ds, T, HS, n);
       }
     transpose_out(dbase + QD + (long)kvh * HS, stride, dkt, T, HS);
     transpose_out(dbase + QD + KVD + (long)kvh * HS, stride, dvt, T, HS);

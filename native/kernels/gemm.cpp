@@ -1,6 +1,7 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "simd.h"
@@ -23,11 +24,23 @@ void pack_b(float* dst, Strided B, int k0, int kc, int n0, int nc) {
   for (int j0 = 0; j0 < nc; j0 += kNR) {
     float* panel = dst + (long)(j0 / kNR) * kc * kNR;
     const int cols = std::min(kNR, nc - j0);
+    if (B.rs == 1) {
+      // k runs along memory (a Linear weight read as W^T): read each column contiguously.
+      for (int j = 0; j < kNR; j++) {
+        if (j >= cols) {
+          for (int k = 0; k < kc; k++) panel[(long)k * kNR + j] = 0.0f;
+          continue;
+        }
+        const float* src = B.data + (long)k0 + (long)(n0 + j0 + j) * B.cs;
+        for (int k = 0; k < kc; k++) panel[(long)k * kNR + j] = src[k];
+      }
+      continue;
+    }
     for (int k = 0; k < kc; k++) {
       const float* src = B.data + (long)(k0 + k) * B.rs + (long)(n0 + j0) * B.cs;
       float* row = panel + (long)k * kNR;
       if (B.cs == 1 && cols == kNR) {
-        for (int j = 0; j < kNR; j++) row[j] = src[j];
+        std::memcpy(row, src, sizeof(float) * kNR);
       } else {
         for (int j = 0; j < cols; j++) row[j] = src[(long)j * B.cs];
         for (int j = cols; j < kNR; j++) row[j] = 0.0f;
@@ -41,6 +54,18 @@ void pack_a(float* dst, Strided A, int m0, int mc, int k0, int kc) {
   for (int i0 = 0; i0 < mc; i0 += kMR) {
     float* panel = dst + (long)(i0 / kMR) * kc * kMR;
     const int rows = std::min(kMR, mc - i0);
+    if (A.cs == 1) {
+      // Row-major A: read each row contiguously.
+      for (int i = 0; i < kMR; i++) {
+        if (i >= rows) {
+          for (int k = 0; k < kc; k++) panel[(long)k * kMR + i] = 0.0f;
+          continue;
+        }
+        const float* src = A.data + (long)(m0 + i0 + i) * A.rs + k0;
+        for (int k = 0; k < kc; k++) panel[(long)k * kMR + i] = src[k];
+      }
+      continue;
+    }
     for (int k = 0; k < kc; k++) {
       float* col = panel + (long)k * kMR;
       for (int i = 0; i < rows; i++) col[i] = A.data[(long)(m0 + i0 + i) * A.rs + (long)(k0 + k) * A.cs];
@@ -53,34 +78,50 @@ void pack_a(float* dst, Strided A, int m0, int mc, int k0, int kc) {
 void micro_kernel(const float* a, const float* b, int kc, float* C, long ldc, int rows, int cols, bool add) {
   alignas(32) float tile[kMR][kNR];
 #ifdef RLCD_AVX2
-  __m256 c[kMR][2];
-  for (int i = 0; i < kMR; i++) c[i][0] = c[i][1] = _mm256_setzero_ps();
+  // Twelve named accumulators: with an array the compiler keeps them in memory (a store per FMA).
+  __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
   for (int k = 0; k < kc; k++) {
-    __m256 b0 = _mm256_loadu_ps(b + (long)k * kNR);
-    __m256 b1 = _mm256_loadu_ps(b + (long)k * kNR + 8);
+    const __m256 b0 = _mm256_loadu_ps(b + (long)k * kNR);
+    const __m256 b1 = _mm256_loadu_ps(b + (long)k * kNR + 8);
     const float* ak = a + (long)k * kMR;
-    for (int i = 0; i < kMR; i++) {
-      __m256 ai = _mm256_broadcast_ss(ak + i);
-      c[i][0] = _mm256_fmadd_ps(ai, b0, c[i][0]);
-      c[i][1] = _mm256_fmadd_ps(ai, b1, c[i][1]);
-    }
+    __m256 ai = _mm256_broadcast_ss(ak + 0);
+    c00 = _mm256_fmadd_ps(ai, b0, c00);
+    c01 = _mm256_fmadd_ps(ai, b1, c01);
+    ai = _mm256_broadcast_ss(ak + 1);
+    c10 = _mm256_fmadd_ps(ai, b0, c10);
+    c11 = _mm256_fmadd_ps(ai, b1, c11);
+    ai = _mm256_broadcast_ss(ak + 2);
+    c20 = _mm256_fmadd_ps(ai, b0, c20);
+    c21 = _mm256_fmadd_ps(ai, b1, c21);
+    ai = _mm256_broadcast_ss(ak + 3);
+    c30 = _mm256_fmadd_ps(ai, b0, c30);
+    c31 = _mm256_fmadd_ps(ai, b1, c31);
+    ai = _mm256_broadcast_ss(ak + 4);
+    c40 = _mm256_fmadd_ps(ai, b0, c40);
+    c41 = _mm256_fmadd_ps(ai, b1, c41);
+    ai = _mm256_broadcast_ss(ak + 5);
+    c50 = _mm256_fmadd_ps(ai, b0, c50);
+    c51 = _mm256_fmadd_ps(ai, b1, c51);
   }
+  const __m256 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
   if (rows == kMR && cols == kNR) {
     // Full tile: update C straight from the registers.
     for (int i = 0; i < kMR; i++) {
       float* dst = C + (long)i * ldc;
+      __m256 lo = acc[i][0], hi = acc[i][1];
       if (add) {
-        c[i][0] = _mm256_add_ps(_mm256_loadu_ps(dst), c[i][0]);
-        c[i][1] = _mm256_add_ps(_mm256_loadu_ps(dst + 8), c[i][1]);
+        lo = _mm256_add_ps(_mm256_loadu_ps(dst), lo);
+        hi = _mm256_add_ps(_mm256_loadu_ps(dst + 8), hi);
       }
-      _mm256_storeu_ps(dst, c[i][0]);
-      _mm256_storeu_ps(dst + 8, c[i][1]);
+      _mm256_storeu_ps(dst, lo);
+      _mm256_storeu_ps(dst + 8, hi);
     }
     return;
   }
   for (int i = 0; i < kMR; i++) {
-    _mm256_store_ps(tile[i], c[i][0]);
-    _mm256_store_ps(tile[i] + 8, c[i][1]);
+    _mm256_store_ps(tile[i], acc[i][0]);
+    _mm256_store_ps(tile[i] + 8, acc[i][1]);
   }
 #else
   for (int i = 0; i < kMR; i++)
