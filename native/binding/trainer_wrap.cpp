@@ -95,6 +95,11 @@ std::vector<int> next_tokens(const TrainBatch& b) {
 
 using Stats = std::vector<std::pair<const char*, double>>;
 
+std::vector<float>& sized(std::vector<float>& v, size_t n) {
+  v.resize(n);
+  return v;
+}
+
 Napi::Object stats_object(Napi::Env env, const Stats& stats) {
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [k, v] : stats) o.Set(k, Napi::Number::New(env, v));
@@ -147,7 +152,9 @@ class ForwardBackwardCall : public AsyncCall {
       case LossKind::Sft: {
         m.forward(b_, true);
         auto tgt = next_tokens(b_);
-        std::vector<float> lp(N), dlp(N), dlogits((size_t)N * V);
+        auto& lp = sized(t_->logprobs, N);
+        auto& dlp = sized(t_->dlogprobs, N);
+        auto& dlogits = sized(t_->dlogits, (size_t)N * V);
         logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
         float loss = cross_entropy_loss(dlp.data(), lp.data(), loss_.weights.data(), N);
         for (auto& g : dlp) g *= loss_.scale;
@@ -178,7 +185,12 @@ class ForwardBackwardCall : public AsyncCall {
       case LossKind::Policy: {
         m.forward(b_, true);
         auto tgt = next_tokens(b_);
-        std::vector<float> lp(N), dlp(N), dlogits((size_t)N * V), ent(N), dent(N, 0.0f);
+        auto& lp = sized(t_->logprobs, N);
+        auto& dlp = sized(t_->dlogprobs, N);
+        auto& dlogits = sized(t_->dlogits, (size_t)N * V);
+        auto& ent = sized(t_->entropy, N);
+        auto& dent = sized(t_->dentropy, N);
+        std::fill(dent.begin(), dent.end(), 0.0f);
         logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
         PolicyLossStats st = ppo_policy_loss(dlp.data(), lp.data(), loss_.old_logprobs.data(), loss_.advantages.data(),
                                              loss_.mask.data(), N, loss_.cliprange);

@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "../model/trainable.h"
 
@@ -15,6 +16,8 @@ struct TrainerState {
   explicit TrainerState(std::unique_ptr<TrainableModel> m) : model(std::move(m)) {}
   std::unique_ptr<TrainableModel> model;
   std::mutex mutex;
+  // Loss buffers reused across calls (a fresh (N, V) gradient each call costs page faults).
+  std::vector<float> logprobs, dlogprobs, dlogits, entropy, dentropy;
 };
 using TrainerPtr = std::shared_ptr<TrainerState>;
 

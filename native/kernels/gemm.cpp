@@ -15,8 +15,16 @@ namespace rlcd {
 namespace {
 
 constexpr int kMR = 6;    // rows of the register tile
+#ifdef __AVX512F__
+constexpr int kNR = 32;   // columns of the register tile (two zmm)
+#else
 constexpr int kNR = 16;   // columns of the register tile (two ymm)
-constexpr int kKC = 256;  // k per packed block: a 6 x 256 A panel and 256 x 16 B panel fit L1/L2
+#endif
+#ifdef __AVX512F__
+constexpr int kKC = 128;  // k per packed block: the 128 x 32 B panel (16 KiB) stays in L1
+#else
+constexpr int kKC = 256;  // k per packed block: the 256 x 16 B panel (16 KiB) stays in L1
+#endif
 constexpr int kMC = 96;   // rows of A per work item
 
 // B block (kc x N) -> panels of (kc, 16), zero-padded past N.
@@ -76,8 +84,54 @@ void pack_a(float* dst, Strided A, int m0, int mc, int k0, int kc) {
 
 // tile (6 x 16) = a_panel (kc x 6)^T . b_panel (kc x 16); then C (+)= tile on the valid part.
 void micro_kernel(const float* a, const float* b, int kc, float* C, long ldc, int rows, int cols, bool add) {
-  alignas(32) float tile[kMR][kNR];
-#ifdef RLCD_AVX2
+  alignas(64) float tile[kMR][kNR];
+#if defined(__AVX512F__)
+  // Twelve named zmm accumulators (6 rows x 32 columns): with an array the compiler keeps them in
+  // memory. Built with -march=native on a machine with AVX-512; AVX2 below otherwise.
+  __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  for (int k = 0; k < kc; k++) {
+    const __m512 b0 = _mm512_loadu_ps(b + (long)k * kNR);
+    const __m512 b1 = _mm512_loadu_ps(b + (long)k * kNR + 16);
+    const float* ak = a + (long)k * kMR;
+    __m512 ai = _mm512_set1_ps(ak[0]);
+    c00 = _mm512_fmadd_ps(ai, b0, c00);
+    c01 = _mm512_fmadd_ps(ai, b1, c01);
+    ai = _mm512_set1_ps(ak[1]);
+    c10 = _mm512_fmadd_ps(ai, b0, c10);
+    c11 = _mm512_fmadd_ps(ai, b1, c11);
+    ai = _mm512_set1_ps(ak[2]);
+    c20 = _mm512_fmadd_ps(ai, b0, c20);
+    c21 = _mm512_fmadd_ps(ai, b1, c21);
+    ai = _mm512_set1_ps(ak[3]);
+    c30 = _mm512_fmadd_ps(ai, b0, c30);
+    c31 = _mm512_fmadd_ps(ai, b1, c31);
+    ai = _mm512_set1_ps(ak[4]);
+    c40 = _mm512_fmadd_ps(ai, b0, c40);
+    c41 = _mm512_fmadd_ps(ai, b1, c41);
+    ai = _mm512_set1_ps(ak[5]);
+    c50 = _mm512_fmadd_ps(ai, b0, c50);
+    c51 = _mm512_fmadd_ps(ai, b1, c51);
+  }
+  const __m512 acc[kMR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
+  if (rows == kMR && cols == kNR) {
+    for (int i = 0; i < kMR; i++) {
+      float* dst = C + (long)i * ldc;
+      __m512 lo = acc[i][0], hi = acc[i][1];
+      if (add) {
+        lo = _mm512_add_ps(_mm512_loadu_ps(dst), lo);
+        hi = _mm512_add_ps(_mm512_loadu_ps(dst + 16), hi);
+      }
+      _mm512_storeu_ps(dst, lo);
+      _mm512_storeu_ps(dst + 16, hi);
+    }
+    return;
+  }
+  for (int i = 0; i < kMR; i++) {
+    _mm512_storeu_ps(tile[i], acc[i][0]);
+    _mm512_storeu_ps(tile[i] + 16, acc[i][1]);
+  }
+#elif defined(RLCD_AVX2)
   // Twelve named accumulators: with an array the compiler keeps them in memory (a store per FMA).
   __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
