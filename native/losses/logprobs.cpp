@@ -33,17 +33,25 @@ void logprobs_backward(float* dlogits, const float* logits, const int* targets, 
   }
 }
 
+namespace {
+
+// -sum p log p of softmax(row), given lse = logsumexp(row).
+double row_entropy(const float* row, int V, float lse) {
+  double h = 0.0;
+  for (int i = 0; i < V; i++) {
+    const double lp = row[i] - lse;
+    h -= std::exp(lp) * lp;
+  }
+  return h;
+}
+
+}  // namespace
+
 void entropy_forward(float* entropy, const float* logits, int N, int V) {
 #pragma omp for schedule(static)
   for (int n = 0; n < N; n++) {
     const float* row = logits + (long)n * V;
-    const float lse = logsumexp(row, V);
-    double h = 0.0;
-    for (int i = 0; i < V; i++) {
-      const double lp = row[i] - lse;
-      h -= std::exp(lp) * lp;
-    }
-    entropy[n] = (float)h;
+    entropy[n] = (float)row_entropy(row, V, logsumexp(row, V));
   }
 }
 
@@ -54,11 +62,7 @@ void entropy_backward(float* dlogits, const float* logits, const float* dentropy
     if (g == 0.0f) continue;
     const float* row = logits + (long)n * V;
     const float lse = logsumexp(row, V);
-    double h = 0.0;
-    for (int i = 0; i < V; i++) {
-      const double lp = row[i] - lse;
-      h -= std::exp(lp) * lp;
-    }
+    const double h = row_entropy(row, V, lse);
     float* d = dlogits + (long)n * V;
     for (int i = 0; i < V; i++) {
       const float lp = row[i] - lse;

@@ -10,6 +10,7 @@
 // A llama2.c checkpoint uses interleaved RoPE; its wq/wk rows are permuted per head into rotate-half
 // order (pair (2i, 2i+1) -> (i, i + HS/2)), which leaves every q.k product unchanged, so the graph
 // has a single RoPE form. config.json describes the exported model as a LlamaForCausalLM.
+import { permuteRopeRows } from './rope-order.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
@@ -68,25 +69,6 @@ function transpose(w: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = w[r * cols + c]!;
   return out;
-}
-
-/** Interleaved -> rotate-half row order within each head of a (heads * HS, C) projection. */
-function permuteRows(w: Float32Array, heads: number, hs: number, cols: number): Float32Array {
-  const out = new Float32Array(w.length);
-  const half = hs / 2;
-  for (let h = 0; h < heads; h++) {
-    for (let i = 0; i < half; i++) {
-      for (const r of [0, 1]) {
-        const from = (h * hs + 2 * i + r) * cols, to = (h * hs + r * half + i) * cols;
-        out.set(w.subarray(from, from + cols), to);
-      }
-    }
-  }
-  return out;
-}
-
-function permuteBias(b: Float32Array, heads: number, hs: number): Float32Array {
-  return permuteRows(b, heads, hs, 1);
 }
 
 /** Rotate-half tables (maxSeqLen, HS): both halves hold cos/sin of position * theta^(-2i/HS). */
@@ -166,11 +148,11 @@ export function buildLlamaGraph(c: EngineConfig, w: PackedWeights): GraphBuilder
     let wq = w.layer('wq', l), wk = w.layer('wk', l);
     let bq = c.qkvBias ? w.layer('bq', l) : undefined, bk = c.qkvBias ? w.layer('bk', l) : undefined;
     if (interleaved) {
-      wq = permuteRows(wq, NH, HS, C);
-      wk = permuteRows(wk, KVH, HS, C);
+      wq = permuteRopeRows(wq, HS, C, 'to-rotate-half');
+      wk = permuteRopeRows(wk, HS, C, 'to-rotate-half');
       if (bq && bk) {
-        bq = permuteBias(bq, NH, HS);
-        bk = permuteBias(bk, KVH, HS);
+        bq = permuteRopeRows(bq, HS, 1, 'to-rotate-half');
+        bk = permuteRopeRows(bk, HS, 1, 'to-rotate-half');
       }
     }
     const h = rmsnorm(x, g.f32(`${p}.attn_norm`, [C], w.layer('attnNorm', l)));

@@ -3,7 +3,6 @@
 // agreement with labelled pairs (the paper's human-agreement metric on HH).
 import fs from 'node:fs';
 import path from 'node:path';
-import { addon } from '../native/binding.js';
 import { parseConfig } from '../config/schema.js';
 import { evalPmFields, trainPmFields, type EvalPmOptions, type TrainPmOptions } from '../config/preference-model.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
@@ -11,7 +10,7 @@ import { SafetensorsFile } from '../model/safetensors.js';
 import { engineConfigFromHf } from '../model/hf-config.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
-import { runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
+import { optimizerPlan, runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
 import { restoreTrainerState, saveTrainerState } from '../train/resume.js';
 import { saveTrainedModel } from '../train/save-trained.js';
 import { Trainer } from '../train/trainer.js';
@@ -118,11 +117,9 @@ export async function trainPreferenceModel(
     const identity = { stage: 'train-pm', model: path.resolve(cfg.model), pairs: path.resolve(cfg.pairs), n: encoded.length, ...hyper(cfg) };
     const ckDir = path.join(cfg.out, 'checkpoint');
     const resumedFrom = await restoreTrainerState(ckDir, trainer, identity);
-    const warmup = Math.round(cfg.warmupRatio * totalSteps);
     const reports = await runTrainingLoop({
       trainer, totalSteps, startStep: resumedFrom, microBatches,
-      lr: (s) => addon().scheduleLr(cfg.schedule, cfg.lr, s, totalSteps, warmup),
-      optimizer: { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.adamEps, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm },
+      ...optimizerPlan(cfg, totalSteps),
       checkpointEvery: cfg.saveEvery,
       checkpoint: (done) => saveTrainerState(ckDir, trainer, identity, done),
       onStep: async (r) => {

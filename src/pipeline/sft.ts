@@ -1,13 +1,12 @@
 // Stage: supervised fine-tuning on (prompt, completion) pairs, loss on the completion only. With
 // RLCD's (p, o+) pairs this is the paper's context-distillation baseline.
 import path from 'node:path';
-import { addon } from '../native/binding.js';
 import { parseConfig } from '../config/schema.js';
 import { sftFields, type SftConfig, type SftOptions } from '../config/sft.js';
 import { readJsonl } from '../util/jsonl.js';
 import { tokenizePair } from '../model/tokenize-pair.js';
 import { chunks, completionWeights, packBatch, shuffled } from '../train/batch.js';
-import { runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
+import { optimizerPlan, runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
 import { restoreTrainerState, saveTrainerState } from '../train/resume.js';
 import { saveTrainedModel } from '../train/save-trained.js';
 import { Trainer } from '../train/trainer.js';
@@ -68,14 +67,12 @@ export async function runSft(options: SftOptions, onStep?: (r: StepReport) => vo
         return { batch, loss: { kind: 'sft' as const, weights }, share: total > 0 ? tokens / total : 0, tokens: group.reduce((n, e) => n + e.ids.length, 0) };
       });
     };
-    const warmup = Math.round(cfg.warmupRatio * totalSteps);
     const identity = { stage: 'sft', model: path.resolve(cfg.model), data: path.resolve(cfg.data), examples: examples.length, ...hyper(cfg) };
     const ckDir = path.join(cfg.out, 'checkpoint');
     const resumedFrom = await restoreTrainerState(ckDir, trainer, identity);
     const reports = await runTrainingLoop({
       trainer, totalSteps, startStep: resumedFrom, microBatches,
-      lr: (s) => addon().scheduleLr(cfg.schedule, cfg.lr, s, totalSteps, warmup),
-      optimizer: { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.adamEps, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm },
+      ...optimizerPlan(cfg, totalSteps),
       checkpointEvery: cfg.saveEvery,
       checkpoint: (done) => saveTrainerState(ckDir, trainer, identity, done),
       ...(onStep && { onStep }),

@@ -1,7 +1,7 @@
 // The optimisation loop shared by every trainer (SFT, preference model): for each step, its
 // micro-batches run forward/backward with gradients accumulating, then one AdamW step at the
 // scheduled learning rate; a checkpoint every `checkpointEvery` steps makes the run resumable.
-import type { TrainBatch, TrainLoss } from '../native/binding.js';
+import { addon, type TrainBatch, type TrainLoss } from '../native/binding.js';
 import type { OptimizerSettings, Trainer } from './trainer.js';
 
 export interface MicroBatch {
@@ -59,4 +59,25 @@ export async function runTrainingLoop(o: LoopOptions): Promise<StepReport[]> {
     if (o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery === 0 && step + 1 < o.totalSteps) await o.checkpoint(step + 1);
   }
   return reports;
+}
+
+/** The optimizer and schedule fields every trainer config shares (config/train-common.ts). */
+export interface OptimizerConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  adamEps: number;
+  weightDecay: number;
+  maxGradNorm: number;
+  schedule: 'constant' | 'linear' | 'cosine';
+  warmupRatio: number;
+}
+
+/** AdamW settings and the learning rate of every step, from a trainer config. */
+export function optimizerPlan(cfg: OptimizerConfig, totalSteps: number): Pick<LoopOptions, 'optimizer' | 'lr'> {
+  const warmup = Math.round(cfg.warmupRatio * totalSteps);
+  return {
+    optimizer: { beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.adamEps, weightDecay: cfg.weightDecay, maxGradNorm: cfg.maxGradNorm },
+    lr: (step) => addon().scheduleLr(cfg.schedule, cfg.lr, step, totalSteps, warmup),
+  };
 }
