@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "../common/check.h"
 #include "../kernels/simd.h"
@@ -81,16 +82,32 @@ int Sampler::sample(const float* logits, Rng& rng) {
     }
     return last;  // u landed on the rounding edge
   }
-  // Candidates sorted by logit (ties: lower id first), cut to the top k.
-  for (int i = 0; i < V; i++) candidates_[i] = i;
-  auto by_logit = [z](int a, int b) { return z[a] > z[b] || (z[a] == z[b] && a < b); };
+  // Candidates: the top k by logit (ties: lower id first), found through the k-th largest value
+  // (nth_element on plain floats), then sorted only when the nucleus needs the order.
   if (truncate) {
-    std::nth_element(candidates_.begin(), candidates_.begin() + params_.top_k - 1, candidates_.end(), by_logit);
-    n = params_.top_k;
+    float* vals = probs_.data();  // scratch; probs_ is rewritten below
+    std::copy(z, z + V, vals);
+    std::nth_element(vals, vals + params_.top_k - 1, vals + V, std::greater<float>());
+    const float kth = vals[params_.top_k - 1];
+    n = 0;
+    for (int i = 0; i < V; i++)
+      if (z[i] > kth) candidates_[n++] = i;
+    for (int i = 0; i < V && n < params_.top_k; i++)
+      if (z[i] == kth) candidates_[n++] = i;
+  } else {
+    for (int i = 0; i < V; i++) candidates_[i] = i;
   }
-  std::sort(candidates_.begin(), candidates_.begin() + n, by_logit);
-  while (n > 1 && std::isinf(z[candidates_[n - 1]])) n--;  // banned tokens never count
-  const float mx = z[candidates_[0]];
+  auto by_logit = [z](int a, int b) { return z[a] > z[b] || (z[a] == z[b] && a < b); };
+  if (any_banned_) {
+    // Banned tokens (-inf) never count, even when fewer than k others remain.
+    int kept = 0;
+    for (int j = 0; j < n; j++)
+      if (!std::isinf(z[candidates_[j]])) candidates_[kept++] = candidates_[j];
+    n = kept;
+  }
+  if (nucleus) std::sort(candidates_.begin(), candidates_.begin() + n, by_logit);
+  float mx = -INFINITY;
+  for (int j = 0; j < n; j++) mx = std::max(mx, z[candidates_[j]]);
   double sum = 0.0;
   for (int j = 0; j < n; j++) {
     probs_[j] = std::exp(z[candidates_[j]] - mx);
