@@ -23,6 +23,12 @@ export interface OnnxBackendOptions {
   executionProviders?: string[];
   /** Threads of the CPU execution provider (default: onnxruntime's choice). */
   threads?: number;
+  /**
+   * Let onnxruntime's idle CPU threads spin between runs (its own default). Off here: spinning
+   * threads keep the cores busy after every step, which starves the native engine (training,
+   * preference scoring) running in the same process.
+   */
+  spinning?: boolean;
 }
 
 type KvType = 'float32' | 'float16';
@@ -106,6 +112,7 @@ export class OnnxBackend implements InferenceBackend {
       executionProviders: options.executionProviders ?? providersFromEnv() ?? ['cpu'],
       graphOptimizationLevel: 'all',
       ...(options.threads !== undefined && { intraOpNumThreads: options.threads }),
+      extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' }, inter_op: { allow_spinning: options.spinning ? '1' : '0' } } },
     });
     return new OnnxBackend(config, session, file, pieces);
   }
