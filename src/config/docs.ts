@@ -1,7 +1,11 @@
-// The option tables that README.md embeds between `<!-- options:NAME -->` markers.
+// The option tables that README.md and docs/*.md embed between `<!-- options:NAME -->` markers.
+
+/** The documents that carry option tables, relative to the package root. */
+export const DOC_FILES = ['README.md', 'docs/simulate.md'];
 import { generateFields } from './generate.js';
 import { evalPmFields, trainPmFields } from './preference-model.js';
 import { sftFields } from './sft.js';
+import { simulateFields } from './simulate.js';
 import { describeFields, type Fields } from './schema.js';
 
 export const docBlocks: Record<string, Fields> = {
@@ -9,6 +13,7 @@ export const docBlocks: Record<string, Fields> = {
   sft: sftFields,
   'train-pm': trainPmFields,
   'eval-pm': evalPmFields,
+  simulate: simulateFields,
 };
 
 /** `text` with every marked block replaced by the current table. */
