@@ -1,8 +1,10 @@
 #include "causal_attention.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "gemm.h"
 #include "simd.h"
 
 #ifdef _OPENMP
@@ -13,17 +15,9 @@ namespace rlcd {
 
 namespace {
 
-// Keys or values of one (sequence, kv head) copied to (HS, T): every loop over positions then runs
-// over contiguous memory, T long, instead of HS-long dot products with a horizontal sum each.
-void transpose_in(float* dst, const float* src, long stride, int T, int HS) {
-  for (int t = 0; t < T; t++)
-    for (int d = 0; d < HS; d++) dst[(long)d * T + t] = src[(long)t * stride + d];
-}
-
-void transpose_out(float* dst, long stride, const float* src, int T, int HS) {
-  for (int t = 0; t < T; t++)
-    for (int d = 0; d < HS; d++) dst[(long)t * stride + d] = src[(long)d * T + t];
-}
+// Rows of queries handled together: the causal structure is used block by block (a block of
+// rows only needs keys up to its last row), so about half of the T x T work is skipped.
+constexpr int kRows = 64;
 
 float* thread_scratch(float* scratch, long per_thread) {
 #ifdef _OPENMP
@@ -33,80 +27,53 @@ float* thread_scratch(float* scratch, long per_thread) {
 #endif
 }
 
-// y[s] = scale * sum_d c[d] * rows[d][s] for s in [0, n): rows are (HS, T). Eight positions at a
-// time stay in one register across the d loop (one store per eight positions, not one per d).
-void combine_rows(float* y, const float* c, const float* rows, int T, int HS, int n, float scale) {
-  int s = 0;
-#ifdef RLCD_AVX2
-  for (; s + 8 <= n; s += 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (int d = 0; d < HS; d++) acc = _mm256_fmadd_ps(_mm256_set1_ps(c[d]), _mm256_loadu_ps(rows + (long)d * T + s), acc);
-    _mm256_storeu_ps(y + s, _mm256_mul_ps(acc, _mm256_set1_ps(scale)));
-  }
-#endif
-  for (; s < n; s++) {
-    float acc = 0.0f;
-    for (int d = 0; d < HS; d++) acc += c[d] * rows[(long)d * T + s];
-    y[s] = acc * scale;
-  }
-}
-
-// rows[d][s] += c[d] * x[s] for s in [0, n): the rank-1 update of a (HS, T) block, eight
-// positions at a time so x is loaded once per block.
-void rank1_rows(float* rows, const float* c, const float* x, int T, int HS, int n) {
-  int s = 0;
-#ifdef RLCD_AVX2
-  for (; s + 8 <= n; s += 8) {
-    const __m256 xv = _mm256_loadu_ps(x + s);
-    for (int d = 0; d < HS; d++) {
-      float* r = rows + (long)d * T + s;
-      _mm256_storeu_ps(r, _mm256_fmadd_ps(_mm256_set1_ps(c[d]), xv, _mm256_loadu_ps(r)));
-    }
-  }
-#endif
-  for (; s < n; s++)
-    for (int d = 0; d < HS; d++) rows[(long)d * T + s] += c[d] * x[s];
-}
-
 }  // namespace
 
-long causal_attention_scratch(int T, int HS) { return 4L * HS * T + 2L * T; }
+long causal_attention_scratch(int T, int HS) { return (long)T * T + HS; }
 
-// Work item: (sequence, kv head); it serves the GQA group's query heads one after another.
+// Per (sequence, query head), with Q, K, V (T, HS) views into qkv (row stride `stride`):
+//   S = Q K^T * scale,  P = causal softmax(S),  O = P V
+// computed with the GEMM kernel (gemm_serial: one work item is one thread's share) on row blocks
+// of kRows queries against the keys up to the block's end. P keeps zeros above the diagonal.
 void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T,
                               int NH, int NKV, int HS, float* scratch) {
   const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV;
   const float scale = 1.0f / std::sqrt((float)HS);
-  const long per_thread = causal_attention_scratch(T, HS);
-  const long items = (long)B * NKV;
+  (void)scratch;
+  const long items = (long)B * NH;
 #pragma omp for schedule(dynamic, 1)
   for (long item = 0; item < items; item++) {
-    const int b = (int)(item / NKV), kvh = (int)(item % NKV);
-    float* kt = thread_scratch(scratch, per_thread);  // (HS, T)
-    float* vt = kt + (long)HS * T;                    // (HS, T)
+    const int b = (int)(item / NH), h = (int)(item % NH), kvh = h / group;
     const float* base = qkv + (long)b * T * stride;
-    transpose_in(kt, base + QD + (long)kvh * HS, stride, T, HS);
-    transpose_in(vt, base + QD + KVD + (long)kvh * HS, stride, T, HS);
-    for (int h = kvh * group; h < (kvh + 1) * group; h++)
-      for (int t = 0; t < T; t++) {
-        const float* q = base + (long)t * stride + (long)h * HS;
-        float* p = probs + (((long)b * NH + h) * T + t) * T;
+    const float* q = base + (long)h * HS;
+    const float* k = base + QD + (long)kvh * HS;
+    const float* v = base + QD + KVD + (long)kvh * HS;
+    float* p = probs + ((long)b * NH + h) * T * T;
+    for (int r0 = 0; r0 < T; r0 += kRows) {
+      const int rows = std::min(kRows, T - r0), keys = r0 + rows;
+      // S rows r0.. against keys 0..keys-1: A = Q rows, B[d, s] = K[s, d]
+      gemm_serial(rows, keys, HS, Strided{q + (long)r0 * stride, stride, 1}, Strided{k, 1, stride},
+                  p + (long)r0 * T, T, false);
+      for (int t = r0; t < r0 + rows; t++) {
+        float* row = p + (long)t * T;
         const int n = t + 1;
-        combine_rows(p, q, kt, T, HS, n, scale);
-        const float mx = max_of(p, n);
-        const float inv = 1.0f / exp_shifted(p, p, mx, n);
-        for (int s = 0; s < n; s++) p[s] *= inv;
-        float* o = out + ((long)b * T + t) * QD + (long)h * HS;
-        for (int d = 0; d < HS; d++) o[d] = dot(vt + (long)d * T, p, n);
+        for (int s = 0; s < n; s++) row[s] *= scale;
+        const float mx = max_of(row, n);
+        const float inv = 1.0f / exp_shifted(row, row, mx, n);
+        for (int s = 0; s < n; s++) row[s] *= inv;
+        std::memset(row + n, 0, sizeof(float) * (T - n));
       }
+      // O rows r0.. = P rows (keys 0..keys-1) . V
+      gemm_serial(rows, HS, keys, Strided{p + (long)r0 * T, T, 1}, Strided{v, stride, 1},
+                  out + ((long)b * T + r0) * QD + (long)h * HS, QD, false);
+    }
   }
 }
 
-// For query head h at position t (P = probs row):
-//   dP[s] = dout_t . v_s          dv_s += P[s] dout_t
-//   dS[s] = P[s] (dP[s] - sum_s' P[s'] dP[s'])
-//   dq_t  = scale sum_s dS[s] k_s     dk_s += scale dS[s] q_t
-// The query heads of a GQA group write the same dk/dv, so one item serves the whole group.
+// With dO the output gradient of one (sequence, head):
+//   dP = dO V^T,  dS = P (dP - rowsum(P dP)) * scale,  dQ = dS K,  dK += dS^T Q,  dV += P^T dO
+// Query heads of a GQA group add into the same dK/dV, so one work item serves the whole group,
+// one head after another. dS lives in the thread's scratch (T x T).
 void causal_attention_backward(float* dqkv, const float* dout, const float* probs, const float* qkv,
                                long stride, int B, int T, int NH, int NKV, int HS, float* scratch) {
   const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV;
@@ -116,33 +83,48 @@ void causal_attention_backward(float* dqkv, const float* dout, const float* prob
 #pragma omp for schedule(dynamic, 1)
   for (long item = 0; item < items; item++) {
     const int b = (int)(item / NKV), kvh = (int)(item % NKV);
-    float* kt = thread_scratch(scratch, per_thread);  // (HS, T)
-    float* vt = kt + (long)HS * T;
-    float* dkt = vt + (long)HS * T;
-    float* dvt = dkt + (long)HS * T;
-    float* dp = dvt + (long)HS * T;                   // (T)
-    float* ds = dp + T;                               // (T)
+    float* ds = thread_scratch(scratch, per_thread);  // (T, T)
     const float* base = qkv + (long)b * T * stride;
     float* dbase = dqkv + (long)b * T * stride;
-    transpose_in(kt, base + QD + (long)kvh * HS, stride, T, HS);
-    transpose_in(vt, base + QD + KVD + (long)kvh * HS, stride, T, HS);
-    std::memset(dkt, 0, sizeof(float) * 2 * HS * T);
-    for (int h = kvh * group; h < (kvh + 1) * group; h++)
-      for (int t = 0; t < T; t++) {
-        const int n = t + 1;
-        const float* p = probs + (((long)b * NH + h) * T + t) * T;
-        const float* dy = dout + ((long)b * T + t) * QD + (long)h * HS;
-        const float* q = base + (long)t * stride + (long)h * HS;
-        float* dq = dbase + (long)t * stride + (long)h * HS;
-        combine_rows(dp, dy, vt, T, HS, n, 1.0f);
-        rank1_rows(dvt, dy, p, T, HS, n);
-        const float sum = dot(p, dp, n);
-        for (int s = 0; s < n; s++) ds[s] = p[s] * (dp[s] - sum) * scale;
-        for (int d = 0; d < HS; d++) dq[d] = dot(kt + (long)d * T, ds, n);
-        rank1_rows(dkt, q, ds, T, HS, n);
+    const float* k = base + QD + (long)kvh * HS;
+    const float* v = base + QD + KVD + (long)kvh * HS;
+    float* dk = dbase + QD + (long)kvh * HS;
+    float* dv = dbase + QD + KVD + (long)kvh * HS;
+    for (int t = 0; t < T; t++) {
+      std::memset(dk + (long)t * stride, 0, sizeof(float) * HS);
+      std::memset(dv + (long)t * stride, 0, sizeof(float) * HS);
+    }
+    for (int h = kvh * group; h < (kvh + 1) * group; h++) {
+      const float* p = probs + ((long)b * NH + h) * T * T;
+      const float* dy = dout + (long)b * T * QD + (long)h * HS;
+      const float* q = base + (long)h * HS;
+      float* dq = dbase + (long)h * HS;
+      for (int r0 = 0; r0 < T; r0 += kRows) {
+        const int rows = std::min(kRows, T - r0), keys = r0 + rows;
+        // dP rows r0.. = dO rows . V^T (keys 0..keys-1)
+        gemm_serial(rows, keys, HS, Strided{dy + (long)r0 * QD, QD, 1}, Strided{v, 1, stride},
+                    ds + (long)r0 * T, T, false);
+        for (int t = r0; t < r0 + rows; t++) {
+          const float* pr = p + (long)t * T;
+          float* d = ds + (long)t * T;
+          const int n = t + 1;
+          const float sum = dot(pr, d, n);
+          for (int s = 0; s < n; s++) d[s] = pr[s] * (d[s] - sum) * scale;
+          std::memset(d + n, 0, sizeof(float) * (keys - n));
+        }
+        // dQ rows r0.. = dS rows . K
+        gemm_serial(rows, HS, keys, Strided{ds + (long)r0 * T, T, 1}, Strided{k, stride, 1},
+                    dq + (long)r0 * stride, stride, false);
       }
-    transpose_out(dbase + QD + (long)kvh * HS, stride, dkt, T, HS);
-    transpose_out(dbase + QD + KVD + (long)kvh * HS, stride, dvt, T, HS);
+      // dK rows s0.. += dS^T . Q and dV rows s0.. += P^T . dO, over the queries t >= s0.
+      for (int s0 = 0; s0 < T; s0 += kRows) {
+        const int rows = std::min(kRows, T - s0), queries = T - s0;
+        gemm_serial(rows, HS, queries, Strided{ds + (long)s0 * T + s0, 1, T}, Strided{q + (long)s0 * stride, stride, 1},
+                    dk + (long)s0 * stride, stride, true);
+        gemm_serial(rows, HS, queries, Strided{p + (long)s0 * T + s0, 1, T}, Strided{dy + (long)s0 * QD, QD, 1},
+                    dv + (long)s0 * stride, stride, true);
+      }
+    }
   }
 }
 

@@ -5,7 +5,7 @@
 
 namespace rlcd {
 
-// Floats of scratch each thread needs (both passes).
+// Floats of scratch each thread needs (the backward pass keeps dS, T x T).
 long causal_attention_scratch(int T, int HS);
 
 // out:   (B, T, NH * HS)                      written

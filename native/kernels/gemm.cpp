@@ -264,4 +264,34 @@ void gemm(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool ac
   }
 }
 
+void gemm_serial(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) C[(long)i * ldc + j] = 0.0f;
+    return;
+  }
+  static thread_local std::vector<float> a_pack, b_pack;
+  const int n_panels = (N + kNR - 1) / kNR;
+  if (b_pack.size() < (size_t)n_panels * kKC * kNR) b_pack.resize((size_t)n_panels * kKC * kNR);
+  if (a_pack.size() < (size_t)kMC * kKC) a_pack.resize((size_t)kMC * kKC);
+  for (int k0 = 0; k0 < K; k0 += kKC) {
+    const int kc = std::min(kKC, K - k0);
+    const bool add = accumulate || k0 > 0;
+    for (int p = 0; p < n_panels; p++)
+      pack_b(b_pack.data() + (long)p * kc * kNR, B, k0, kc, p * kNR, std::min(kNR, N - p * kNR));
+    for (int m0 = 0; m0 < M; m0 += kMC) {
+      const int mc = std::min(kMC, M - m0);
+      pack_a(a_pack.data(), A, m0, mc, k0, kc);
+      for (int p = 0; p < n_panels; p++) {
+        const int n0 = p * kNR, cols = std::min(kNR, N - n0);
+        for (int i0 = 0; i0 < mc; i0 += kMR)
+          micro_kernel(a_pack.data() + (long)(i0 / kMR) * kc * kMR, b_pack.data() + (long)p * kc * kNR, kc,
+                       C + (long)(m0 + i0) * ldc + n0, ldc, std::min(kMR, mc - i0), cols, add);
+      }
+    }
+  }
+}
+
 }  // namespace rlcd

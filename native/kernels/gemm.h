@@ -19,6 +19,10 @@ struct Strided {
 // see common/dims.h); packs into thread-local buffers.
 void gemm(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool accumulate);
 
+// The same product on the calling thread alone, with no OpenMP constructs: for small products
+// inside a work item that is already one thread's share (attention per sequence and head).
+void gemm_serial(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool accumulate);
+
 // Convenience forms for Linear layers with weight W (out, in), row-major activations.
 // y (M, out) (+)= x (M, in) W^T
 inline void linear_forward(float* y, long ldy, const float* x, long ldx, const float* W, int M, int in, int out, bool accumulate = false) {
