@@ -19,6 +19,82 @@ namespace {
 // rows only needs keys up to its last row), so about half of the T x T work is skipped.
 constexpr int kRows = 64;
 
+// C (M x N) (+)= A (M x K) . B (K x N) for the products whose N is the head size: A is a T x T
+// matrix (P, dS or their transposes) read in place through strides, B has contiguous rows. With
+// N this small, packing A (as the general GEMM does) would cost as much as the arithmetic.
+// Tiles of 4 rows x 16 columns keep 8 accumulators in registers.
+void gemm_small_n(int M, int N, int K, const float* A, long ars, long acs, const float* B, long brs, float* C,
+                  long ldc, bool accumulate) {
+#ifdef RLCD_AVX2
+  if (N % 8 == 0) {
+    int i = 0;
+    for (; i + 4 <= M; i += 4) {
+      const float* a0 = A + (long)i * ars;
+      const float* a1 = a0 + ars;
+      const float* a2 = a1 + ars;
+      const float* a3 = a2 + ars;
+      for (int j = 0; j < N; j += 16) {
+        const bool two = j + 16 <= N;
+        __m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00, c30 = c00, c31 = c00;
+        for (int k = 0; k < K; k++) {
+          const float* bk = B + (long)k * brs + j;
+          const __m256 b0 = _mm256_loadu_ps(bk);
+          const __m256 b1 = two ? _mm256_loadu_ps(bk + 8) : _mm256_setzero_ps();
+          const long ko = (long)k * acs;
+          __m256 x = _mm256_broadcast_ss(a0 + ko);
+          c00 = _mm256_fmadd_ps(x, b0, c00);
+          c01 = _mm256_fmadd_ps(x, b1, c01);
+          x = _mm256_broadcast_ss(a1 + ko);
+          c10 = _mm256_fmadd_ps(x, b0, c10);
+          c11 = _mm256_fmadd_ps(x, b1, c11);
+          x = _mm256_broadcast_ss(a2 + ko);
+          c20 = _mm256_fmadd_ps(x, b0, c20);
+          c21 = _mm256_fmadd_ps(x, b1, c21);
+          x = _mm256_broadcast_ss(a3 + ko);
+          c30 = _mm256_fmadd_ps(x, b0, c30);
+          c31 = _mm256_fmadd_ps(x, b1, c31);
+        }
+        const __m256 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
+        for (int r = 0; r < 4; r++) {
+          float* dst = C + (long)(i + r) * ldc + j;
+          for (int h = 0; h < (two ? 2 : 1); h++) {
+            __m256 v = acc[r][h];
+            if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(dst + 8 * h), v);
+            _mm256_storeu_ps(dst + 8 * h, v);
+          }
+        }
+      }
+    }
+    for (; i < M; i++) {
+      const float* a = A + (long)i * ars;
+      for (int j = 0; j < N; j += 8) {
+        __m256 c = _mm256_setzero_ps();
+        for (int k = 0; k < K; k++) c = _mm256_fmadd_ps(_mm256_broadcast_ss(a + (long)k * acs), _mm256_loadu_ps(B + (long)k * brs + j), c);
+        float* dst = C + (long)i * ldc + j;
+        if (accumulate) c = _mm256_add_ps(_mm256_loadu_ps(dst), c);
+        _mm256_storeu_ps(dst, c);
+      }
+    }
+    return;
+  }
+#endif
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) {
+      float acc = 0.0f;
+      for (int k = 0; k < K; k++) acc += A[(long)i * ars + (long)k * acs] * B[(long)k * brs + j];
+      float* dst = C + (long)i * ldc + j;
+      *dst = accumulate ? *dst + acc : acc;
+    }
+}
+
+// The head-size-wide products: small heads (under 32 columns, where the packed GEMM's 16/32-wide
+// tiles run half empty and packing dominates) go through gemm_small_n, wider ones through the GEMM.
+void head_product(int M, int N, int K, const float* A, long ars, long acs, const float* B, long brs, float* C,
+                  long ldc, bool accumulate) {
+  if (N < 32) gemm_small_n(M, N, K, A, ars, acs, B, brs, C, ldc, accumulate);
+  else gemm_serial(M, N, K, Strided{A, ars, acs}, Strided{B, brs, 1}, C, ldc, accumulate);
+}
+
 float* thread_scratch(float* scratch, long per_thread) {
 #ifdef _OPENMP
   return scratch + (long)omp_get_thread_num() * per_thread;
@@ -64,8 +140,7 @@ void causal_attention_forward(float* out, float* probs, const float* qkv, long s
         std::memset(row + n, 0, sizeof(float) * (T - n));
       }
       // O rows r0.. = P rows (keys 0..keys-1) . V
-      gemm_serial(rows, HS, keys, Strided{p + (long)r0 * T, T, 1}, Strided{v, stride, 1},
-                  out + ((long)b * T + r0) * QD + (long)h * HS, QD, false);
+      head_product(rows, HS, keys, p + (long)r0 * T, T, 1, v, stride, out + ((long)b * T + r0) * QD + (long)h * HS, QD, false);
     }
   }
 }
@@ -113,16 +188,13 @@ void causal_attention_backward(float* dqkv, const float* dout, const float* prob
           std::memset(d + n, 0, sizeof(float) * (keys - n));
         }
         // dQ rows r0.. = dS rows . K
-        gemm_serial(rows, HS, keys, Strided{ds + (long)r0 * T, T, 1}, Strided{k, stride, 1},
-                    dq + (long)r0 * stride, stride, false);
+        head_product(rows, HS, keys, ds + (long)r0 * T, T, 1, k, stride, dq + (long)r0 * stride, stride, false);
       }
       // dK rows s0.. += dS^T . Q and dV rows s0.. += P^T . dO, over the queries t >= s0.
       for (int s0 = 0; s0 < T; s0 += kRows) {
         const int rows = std::min(kRows, T - s0), queries = T - s0;
-        gemm_serial(rows, HS, queries, Strided{ds + (long)s0 * T + s0, 1, T}, Strided{q + (long)s0 * stride, stride, 1},
-                    dk + (long)s0 * stride, stride, true);
-        gemm_serial(rows, HS, queries, Strided{p + (long)s0 * T + s0, 1, T}, Strided{dy + (long)s0 * QD, QD, 1},
-                    dv + (long)s0 * stride, stride, true);
+        head_product(rows, HS, queries, ds + (long)s0 * T + s0, 1, T, q + (long)s0 * stride, stride, dk + (long)s0 * stride, stride, true);
+        head_product(rows, HS, queries, p + (long)s0 * T + s0, 1, T, dy + (long)s0 * QD, QD, dv + (long)s0 * stride, stride, true);
       }
     }
   }
