@@ -59,6 +59,22 @@ void pack_b(float* dst, Strided B, int k0, int kc, int n0, int nc) {
 
 // A block (mc x kc) -> panels of (kc, 6), zero-padded past mc.
 void pack_a(float* dst, Strided A, int m0, int mc, int k0, int kc) {
+  if (A.rs == 1 && A.cs != 1) {
+    // A transposed in memory (dy^T of a weight gradient): each k's mc values are contiguous. Read
+    // them in one run per k; going panel by panel would touch every row (often a page apart) once
+    // per 6 values.
+    const int panels = (mc + kMR - 1) / kMR;
+    for (int k = 0; k < kc; k++) {
+      const float* src = A.data + (long)m0 + (long)(k0 + k) * A.cs;
+      float* col = dst + (long)k * kMR;
+      for (int p = 0; p < panels; p++, col += (long)kc * kMR) {
+        const int rows = std::min(kMR, mc - p * kMR);
+        for (int i = 0; i < rows; i++) col[i] = src[p * kMR + i];
+        for (int i = rows; i < kMR; i++) col[i] = 0.0f;
+      }
+    }
+    return;
+  }
   for (int i0 = 0; i0 < mc; i0 += kMR) {
     float* panel = dst + (long)(i0 / kMR) * kc * kMR;
     const int rows = std::min(kMR, mc - i0);
