@@ -1,6 +1,8 @@
 #include "rmsnorm.h"
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "simd.h"
 
@@ -20,29 +22,38 @@ void rmsnorm_forward(float* out, const float* inp, const float* weight, int N, i
 }
 
 // y = x r w with r = (mean(x^2) + eps)^-1/2:
-//   dw += dy x r;   dx = r (dy w) - r^3 / C * x * sum(dy w x)
-// Rows are split across threads; dweight is reduced per thread, then added in thread order so the
-// sum does not depend on scheduling.
+//   dw += sum_n dy x r;   dx = r (dy w) - r^3 / C * x * sum(dy w x)
+// The weight gradient is summed over fixed blocks of 64 rows (in parallel), then over the blocks
+// in order: the result does not depend on the thread count.
 void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const float* inp,
                       const float* weight, const float* rstd, int N, int C) {
+  constexpr int kBlock = 64;
+  const int blocks = (N + kBlock - 1) / kBlock;
+  static std::vector<float> partial;  // (blocks, C); the engine runs one step at a time
+#pragma omp single
+  if (partial.size() < (size_t)blocks * C) partial.resize((size_t)blocks * C);
 #pragma omp for schedule(static)
-  for (int n = 0; n < N; n++) {
-    const float* x = inp + (long)n * C;
-    const float* dy = dout + (long)n * C;
-    float* dx = dinp + (long)n * C;
-    const float r = rstd[n];
-    float dot_sum = 0.0f;
-    for (int c = 0; c < C; c++) dot_sum += dy[c] * weight[c] * x[c];
-    const float k = r * r * r / (float)C * dot_sum;
-    for (int c = 0; c < C; c++) dx[c] = r * dy[c] * weight[c] - k * x[c];
+  for (int blk = 0; blk < blocks; blk++) {
+    float* dw = partial.data() + (size_t)blk * C;
+    std::fill(dw, dw + C, 0.0f);
+    for (int n = blk * kBlock; n < std::min(N, (blk + 1) * kBlock); n++) {
+      const float* x = inp + (long)n * C;
+      const float* dy = dout + (long)n * C;
+      float* dx = dinp + (long)n * C;
+      const float r = rstd[n];
+      float dot_sum = 0.0f;
+      for (int c = 0; c < C; c++) dot_sum += dy[c] * weight[c] * x[c];
+      const float k = r * r * r / (float)C * dot_sum;
+      for (int c = 0; c < C; c++) {
+        dx[c] = r * dy[c] * weight[c] - k * x[c];
+        dw[c] += dy[c] * x[c] * r;
+      }
+    }
   }
-  // Weight gradient: split over columns, each column summed over rows in order (deterministic).
 #pragma omp for schedule(static)
-  for (int c = 0; c < C; c++) {
-    float s = 0.0f;
-    for (int n = 0; n < N; n++) s += dout[(long)n * C + c] * inp[(long)n * C + c] * rstd[n];
-    dweight[c] += s;
-  }
+  for (int c0 = 0; c0 < C; c0 += 64)
+    for (int blk = 0; blk < blocks; blk++)
+      for (int c = c0; c < std::min(C, c0 + 64); c++) dweight[c] += partial[(size_t)blk * C + c];
 }
 
 }  // namespace rlcd

@@ -45,10 +45,20 @@ void swiglu_backward(float* dgate_up, const float* dout, const float* gate_up, i
     const float* dy = dout + (size_t)n * H;
     float* dg = dgate_up + (size_t)n * 2 * H;
     float* du = dg + H;
-    for (int i = 0; i < H; i++) {
+    int i = 0;
+#ifdef RLCD_AVX2
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    for (; i + 8 <= H; i += 8) {
+      const __m256 gv = _mm256_loadu_ps(g + i), uv = _mm256_loadu_ps(u + i), dyv = _mm256_loadu_ps(dy + i);
+      const __m256 sv = _mm256_div_ps(one, _mm256_add_ps(one, exp8(_mm256_xor_ps(gv, sign))));
+      _mm256_storeu_ps(du + i, _mm256_mul_ps(dyv, _mm256_mul_ps(gv, sv)));
+      const __m256 dsilu = _mm256_mul_ps(sv, _mm256_fmadd_ps(gv, _mm256_sub_ps(one, sv), one));
+      _mm256_storeu_ps(dg + i, _mm256_mul_ps(_mm256_mul_ps(dyv, uv), dsilu));
+    }
+#endif
+    for (; i < H; i++) {
       float s = 1.0f / (1.0f + std::exp(-g[i]));
-      float silu = g[i] * s;
-      du[i] = dy[i] * silu;
+      du[i] = dy[i] * g[i] * s;
       dg[i] = dy[i] * u[i] * s * (1.0f + g[i] * (1.0f - s));
     }
   }
