@@ -10,9 +10,8 @@ import { SafetensorsFile } from '../model/safetensors.js';
 import { engineConfigFromHf } from '../model/hf-config.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
-import { optimizerPlan, runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
-import { restoreTrainerState, saveTrainerState } from '../train/resume.js';
-import { saveTrainedModel } from '../train/save-trained.js';
+import type { MicroBatch, StepReport } from '../train/loop.js';
+import { trainResumably } from '../train/resumable-run.js';
 import { Trainer } from '../train/trainer.js';
 import { readPairs, type PreferencePair } from './preference-data.js';
 
@@ -114,25 +113,22 @@ export async function trainPreferenceModel(
         };
       });
     };
-    const identity = { stage: 'train-pm', model: path.resolve(cfg.model), pairs: path.resolve(cfg.pairs), n: encoded.length, ...hyper(cfg) };
-    const ckDir = path.join(cfg.out, 'checkpoint');
-    const resumedFrom = await restoreTrainerState(ckDir, trainer, identity);
-    const reports = await runTrainingLoop({
-      trainer, totalSteps, startStep: resumedFrom, microBatches,
-      ...optimizerPlan(cfg, totalSteps),
-      checkpointEvery: cfg.saveEvery,
-      checkpoint: (done) => saveTrainerState(ckDir, trainer, identity, done),
+    let final: Agreement | undefined;
+    const { resumedFrom, reports } = await trainResumably({
+      trainer, out: cfg.out, totalSteps, microBatches, optimizer: cfg, saveEvery: cfg.saveEvery,
+      identity: { stage: 'train-pm', model: path.resolve(cfg.model), pairs: path.resolve(cfg.pairs), n: encoded.length, ...hyper(cfg) },
       onStep: async (r) => {
         hooks.onStep?.(r);
         if (cfg.evalEvery > 0 && r.step % cfg.evalEvery === 0 && r.step < totalSteps && heldOut.length > 0 && hooks.onEval) {
           hooks.onEval(r.step, await agreement(trainer, heldOut, cfg.microBatchSize));
         }
       },
+      finish: async () => {
+        final = heldOut.length > 0 ? await agreement(trainer, heldOut, cfg.microBatchSize) : undefined;
+        if (final) hooks.onEval?.(totalSteps, final);
+        return { stage: 'preference-model', suffix: cfg.suffix, steps: totalSteps, heldOut: final };
+      },
     });
-    const final = heldOut.length > 0 ? await agreement(trainer, heldOut, cfg.microBatchSize) : undefined;
-    if (final) hooks.onEval?.(totalSteps, final);
-    await saveTrainedModel(cfg.out, trainer, { stage: 'preference-model', suffix: cfg.suffix, steps: totalSteps, heldOut: final });
-    await saveTrainerState(ckDir, trainer, identity, totalSteps);
     return { out: cfg.out, steps: totalSteps, resumedFrom, trainPairs: train.length, heldOut: final, reports };
   } finally {
     trainer.dispose();

@@ -6,9 +6,8 @@ import { sftFields, type SftConfig, type SftOptions } from '../config/sft.js';
 import { readJsonl } from '../util/jsonl.js';
 import { tokenizePair } from '../model/tokenize-pair.js';
 import { chunks, completionWeights, packBatch, shuffled } from '../train/batch.js';
-import { optimizerPlan, runTrainingLoop, type MicroBatch, type StepReport } from '../train/loop.js';
-import { restoreTrainerState, saveTrainerState } from '../train/resume.js';
-import { saveTrainedModel } from '../train/save-trained.js';
+import type { MicroBatch, StepReport } from '../train/loop.js';
+import { trainResumably } from '../train/resumable-run.js';
 import { Trainer } from '../train/trainer.js';
 
 export interface SftExample {
@@ -67,18 +66,12 @@ export async function runSft(options: SftOptions, onStep?: (r: StepReport) => vo
         return { batch, loss: { kind: 'sft' as const, weights }, share: total > 0 ? tokens / total : 0, tokens: group.reduce((n, e) => n + e.ids.length, 0) };
       });
     };
-    const identity = { stage: 'sft', model: path.resolve(cfg.model), data: path.resolve(cfg.data), examples: examples.length, ...hyper(cfg) };
-    const ckDir = path.join(cfg.out, 'checkpoint');
-    const resumedFrom = await restoreTrainerState(ckDir, trainer, identity);
-    const reports = await runTrainingLoop({
-      trainer, totalSteps, startStep: resumedFrom, microBatches,
-      ...optimizerPlan(cfg, totalSteps),
-      checkpointEvery: cfg.saveEvery,
-      checkpoint: (done) => saveTrainerState(ckDir, trainer, identity, done),
+    const { resumedFrom, reports } = await trainResumably({
+      trainer, out: cfg.out, totalSteps, microBatches, optimizer: cfg, saveEvery: cfg.saveEvery,
+      identity: { stage: 'sft', model: path.resolve(cfg.model), data: path.resolve(cfg.data), examples: examples.length, ...hyper(cfg) },
       ...(onStep && { onStep }),
+      finish: async () => ({ stage: 'sft', steps: totalSteps }),
     });
-    await saveTrainedModel(cfg.out, trainer, { stage: 'sft', steps: totalSteps });
-    await saveTrainerState(ckDir, trainer, identity, totalSteps);
     return { out: cfg.out, steps: totalSteps, resumedFrom, examples: examples.length, finalLoss: reports.at(-1)?.stats.loss ?? NaN, reports };
   } finally {
     trainer.dispose();
