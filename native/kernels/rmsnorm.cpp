@@ -8,6 +8,11 @@
 
 namespace rlcd {
 
+void rmsnorm_row(float* out, const float* inp, const float* weight, int C, float eps) {
+  const float rstd = 1.0f / std::sqrt(dot(inp, inp, C) / (float)C + eps);
+  for (int c = 0; c < C; c++) out[c] = inp[c] * rstd * weight[c];
+}
+
 void rmsnorm_forward(float* out, const float* inp, const float* weight, int N, int C, float eps,
                      float* rstd_out) {
 #pragma omp for schedule(static)

@@ -56,6 +56,28 @@ void rope_forward(float* x, long stride, const int* pos, int N, int heads, int H
   rotate(x, stride, pos, N, heads, HS, style, table, 1.0f);
 }
 
+void rope_forward_row(float* x, int pos, int heads, int HS, RopeStyle style, const RopeTable& table) {
+  const int half = HS / 2;
+  const float* c = table.cos.data() + (size_t)pos * half;
+  const float* s = table.sin.data() + (size_t)pos * half;
+  for (int h = 0; h < heads; h++) {
+    float* v = x + (long)h * HS;
+    if (style == RopeStyle::RotateHalf) {
+      for (int i = 0; i < half; i++) {
+        float a = v[i], b = v[i + half];
+        v[i] = a * c[i] - b * s[i];
+        v[i + half] = b * c[i] + a * s[i];
+      }
+    } else {
+      for (int i = 0; i < half; i++) {
+        float a = v[2 * i], b = v[2 * i + 1];
+        v[2 * i] = a * c[i] - b * s[i];
+        v[2 * i + 1] = a * s[i] + b * c[i];
+      }
+    }
+  }
+}
+
 void rope_backward(float* dx, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,
                    const RopeTable& table) {
   rotate(dx, stride, pos, N, heads, HS, style, table, -1.0f);

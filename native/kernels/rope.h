@@ -19,6 +19,9 @@ struct RopeTable {
   void init(int max_positions, int head_size, double theta);
 };
 
+// One row (heads * HS) at position `pos`, on the calling thread.
+void rope_forward_row(float* x, int pos, int heads, int HS, RopeStyle style, const RopeTable& table);
+
 // x:   (N, heads * HS) with rows `stride` floats apart, rotated in place
 // pos: (N) position of each row
 void rope_forward(float* x, long stride, const int* pos, int N, int heads, int HS, RopeStyle style,

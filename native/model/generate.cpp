@@ -1,6 +1,7 @@
 #include "generate.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "../common/check.h"
 #include "../kernels/softmax.h"
@@ -115,9 +116,11 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
 #else
       Sampler& sampler = samplers[0];
 #endif
-      int tok = sampler.sample(row, rngs[b]);
+      float lse = NAN;
+      int tok = sampler.sample(row, rngs[b], &lse);
+      if (std::isnan(lse)) lse = logsumexp(row, c.vocab_size);
       out.ids[b].push_back(tok);
-      out.logprobs[b].push_back(row[tok] - logsumexp(row, c.vocab_size));
+      out.logprobs[b].push_back(row[tok] - lse);
     }
     for (int b : active) {
       int tok = out.ids[b].back();

@@ -48,7 +48,7 @@ Sampler::Sampler(int vocab_size, SamplingParams params, std::vector<uint8_t> ban
                "sampling: every token is banned");
 }
 
-int Sampler::sample(const float* logits, Rng& rng) {
+int Sampler::sample(const float* logits, Rng& rng, float* lse) {
   const int V = vocab_;
   if (params_.temperature <= 0.0f) {
     int best = -1;
@@ -71,6 +71,7 @@ int Sampler::sample(const float* logits, Rng& rng) {
     // Plain sampling from the whole vocabulary: one vectorised softmax pass, no sorting.
     float mx = max_of(z, V);
     float sum = exp_shifted(probs_.data(), z, mx, V);
+    if (lse && params_.temperature == 1.0f && !any_banned_) *lse = mx + std::log(sum);
     float u = rng.uniform() * sum;
     float acc = 0.0f;
     int last = -1;

@@ -28,8 +28,9 @@ class Sampler {
  public:
   // banned: (V) 1 where a token may never be sampled.
   Sampler(int vocab_size, SamplingParams params, std::vector<uint8_t> banned);
-  // Returns the chosen id; `logits` (V) is read only.
-  int sample(const float* logits, Rng& rng);
+  // Returns the chosen id; `logits` (V) is read only. When the sampling pass already had it (plain
+  // sampling at temperature 1, nothing banned), *lse gets logsumexp(logits); else it is left alone.
+  int sample(const float* logits, Rng& rng, float* lse = nullptr);
 
  private:
   int vocab_;

@@ -99,11 +99,12 @@ void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& 
       float* q = a.qkv.data();
       float* k = q + QD;
       const float* v = k + KVD;
-      rope_forward(q, QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
-      rope_forward(k, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
+      // RoPE on the row's q and k, then its k and v into the cache: one pass, one barrier.
       LayerCache lc = cache.layer(l);
 #pragma omp for schedule(static)
       for (int n = 0; n < N; n++) {
+        rope_forward_row(q + n * QKV, pos[n], c.n_heads, HS, c.rope_style, rope_);
+        rope_forward_row(k + n * QKV, pos[n], c.n_kv_heads, HS, c.rope_style, rope_);
         size_t off = ((size_t)slot[n] * cache.t_max + pos[n]) * KVD;
         std::memcpy(lc.k + off, k + n * QKV, sizeof(float) * KVD);
         std::memcpy(lc.v + off, v + n * QKV, sizeof(float) * KVD);
@@ -122,9 +123,8 @@ void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& 
       // Only the rows whose logits are wanted pay for the final norm and the LM head.
 #pragma omp for schedule(static)
       for (int i = 0; i < NL; i++)
-        std::memcpy(a.logits_in.data() + (size_t)i * C, a.x.data() + (size_t)batch.logit_rows[i] * C,
-                    sizeof(float) * C);
-      rmsnorm_forward(a.logits_in.data(), a.logits_in.data(), p.get(kFinalNorm), NL, C, c.rms_eps);
+        rmsnorm_row(a.logits_in.data() + (size_t)i * C, a.x.data() + (size_t)batch.logit_rows[i] * C,
+                    p.get(kFinalNorm), C, c.rms_eps);
       matmul_packed_forward(a.logits.data(), a.logits_in.data(), packed_lm_head_, nullptr, NL);
     }
   }
