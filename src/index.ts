@@ -17,3 +17,14 @@ export type { StopRule } from './tasks/stop-rules.js';
 export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './model/onnx-export.js';
 // onnxruntime-node loads only when loadModel opens an ONNX model; the class is exported as a type.
 export type { OnnxBackend, OnnxBackendOptions } from './inference/onnx.js';
+// Training: supervised fine-tuning (context distillation), the preference model, throughput.
+export { runSft, type SftResult } from './pipeline/sft.js';
+export { sftFields, type SftOptions, type SftConfig } from './config/sft.js';
+export { trainPreferenceModel, evaluatePreferenceModel, type Agreement, type TrainPmResult } from './pipeline/preference-model.js';
+export { trainPmFields, evalPmFields, type TrainPmOptions, type EvalPmOptions } from './config/preference-model.js';
+export { benchTrain, type TrainBenchResult } from './pipeline/bench-train.js';
+export { Trainer, type TrainerOptions, type OptimizerSettings } from './train/trainer.js';
+export type { StepReport } from './train/loop.js';
+export { saveHfCheckpoint } from './model/save.js';
+export { savePeftAdapter, loadPeftAdapter } from './model/peft.js';
+export type { TrainBatch, TrainLoss, LoraOptions } from './native/binding.js';
