@@ -7,7 +7,6 @@
         "native/kernels/causal_attention.cpp",
         "native/kernels/embedding.cpp",
         "native/kernels/gemm.cpp",
-        "native/kernels/matmul.cpp",
         "native/kernels/matmul_packed.cpp",
         "native/kernels/rmsnorm.cpp",
         "native/kernels/rope.cpp",

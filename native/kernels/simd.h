@@ -98,15 +98,5 @@ inline float dot(const float* a, const float* b, int n) {
   return sum;
 }
 
-// y[i] += alpha * x[i]
-inline void axpy(float* y, float alpha, const float* x, int n) {
-  int i = 0;
-#ifdef RLCD_AVX2
-  __m256 va = _mm256_set1_ps(alpha);
-  for (; i + 8 <= n; i += 8)
-    _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
-#endif
-  for (; i < n; i++) y[i] += alpha * x[i];
-}
 
 }  // namespace rlcd
