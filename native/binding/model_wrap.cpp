@@ -9,6 +9,7 @@
 #include "args.h"
 #include "async_call.h"
 #include "config_args.h"
+#include "generate_args.h"
 
 namespace rlcd::binding {
 
@@ -76,28 +77,13 @@ class GenerateCall : public AsyncCall {
     result_ = rlcd::generate(engine_->model, engine_->vocab, req_, report);
   }
   Napi::Value result(Napi::Env env) override {
-    const size_t B = result_.ids.size();
     if (!progress_fn_.IsEmpty()) {
       settled_->store(true);
       long total = 0;
       for (const auto& ids : result_.ids) total += (long)ids.size();
       progress_fn_.Call({Napi::Number::New(env, (double)total), Napi::Number::New(env, 0)});
     }
-    Napi::Array ids = Napi::Array::New(env, B), lps = Napi::Array::New(env, B), fin = Napi::Array::New(env, B);
-    for (size_t b = 0; b < B; b++) {
-      auto a = Napi::Int32Array::New(env, result_.ids[b].size());
-      std::copy(result_.ids[b].begin(), result_.ids[b].end(), a.Data());
-      auto l = Napi::Float32Array::New(env, result_.logprobs[b].size());
-      std::copy(result_.logprobs[b].begin(), result_.logprobs[b].end(), l.Data());
-      ids.Set((uint32_t)b, a);
-      lps.Set((uint32_t)b, l);
-      fin.Set((uint32_t)b, Napi::String::New(env, finish_reason_name(result_.finish[b])));
-    }
-    Napi::Object out = Napi::Object::New(env);
-    out.Set("ids", ids);
-    out.Set("logprobs", lps);
-    out.Set("finishReasons", fin);
-    return out;
+    return generate_result_object(env, result_);
   }
 
  private:
@@ -198,23 +184,7 @@ EnginePtr ModelWrap::live(Napi::Env env) const {
 Napi::Value ModelWrap::generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnginePtr engine = live(env);
-  GenerateRequest req;
-  req.prompts = to_id_lists(info, 0, "prompts");
-  Napi::Object o = optional_object(info, 1, "options");
-  const char* w = "options";
-  req.max_new_tokens = (int)get_int(o, "maxNewTokens", w, 256, 0, 1 << 20);
-  req.sampling.temperature = (float)get_number(o, "temperature", w, 1.0);
-  if (req.sampling.temperature < 0) throw_range(env, "options.temperature must be >= 0");
-  req.sampling.top_k = (int)get_int(o, "topK", w, 0, 0, 1 << 22);
-  req.sampling.top_p = (float)get_number(o, "topP", w, 1.0);
-  if (!(req.sampling.top_p > 0 && req.sampling.top_p <= 1)) throw_range(env, "options.topP must be in (0, 1]");
-  req.seed = (uint64_t)get_int(o, "seed", w, 0, 0, 9007199254740991LL);
-  req.ignore_eos = get_bool(o, "ignoreEos", w, false);
-  req.stop_strings = get_strings(o, "stop", w);
-  req.banned_strings = get_strings(o, "bannedStrings", w);
-  req.threads = get_threads(o, w);
-  if ((!req.stop_strings.empty() || !req.banned_strings.empty()) && engine->vocab.empty())
-    throw_type(env, "stop and bannedStrings need the token pieces given to createModel()");
+  GenerateRequest req = parse_generate_request(info, 0, !engine->vocab.empty());
   Napi::Value cb = info.Length() > 2 ? info[2] : env.Undefined();
   if (!cb.IsUndefined() && !cb.IsFunction()) throw_type(env, "onProgress must be a function");
   auto* call = new GenerateCall(env, engine, std::move(req), cb);
@@ -278,22 +248,7 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
   if (weights.ElementLength() != layout.total)
     throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " floats; this config needs " +
                          std::to_string(layout.total));
-  Vocabulary vocab;
-  if (info.Length() > 2 && !info[2].IsUndefined()) {
-    if (!info[2].IsArray()) throw_type(env, "pieces must be an array of Uint8Array");
-    Napi::Array arr = info[2].As<Napi::Array>();
-    if (arr.Length() != (uint32_t)cfg.vocab_size)
-      throw_range(env, "pieces has " + std::to_string(arr.Length()) + " entries; the vocabulary has " +
-                           std::to_string(cfg.vocab_size));
-    vocab.pieces.resize(arr.Length());
-    for (uint32_t i = 0; i < arr.Length(); i++) {
-      Napi::Value v = arr.Get(i);
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
-        throw_type(env, "pieces[" + std::to_string(i) + "] must be a Uint8Array");
-      Napi::Uint8Array b = v.As<Napi::Uint8Array>();
-      vocab.pieces[i].assign(reinterpret_cast<const char*>(b.Data()), b.ElementLength());
-    }
-  }
+  Vocabulary vocab = parse_pieces(env, info.Length() > 2 ? info[2] : env.Undefined(), cfg.vocab_size);
   auto* call = new CreateModelCall(env, cfg, weights, std::move(vocab));
   Napi::Promise p = call->promise();
   call->Queue();

@@ -3,12 +3,14 @@
 #include <cstring>
 #include <vector>
 
-#include "../losses/bradley_terry.h"
+#include <chrono>
+
 #include "../losses/logprobs.h"
-#include "../losses/ppo.h"
+#include "../model/objective.h"
 #include "args.h"
 #include "async_call.h"
 #include "config_args.h"
+#include "generate_args.h"
 
 namespace rlcd::binding {
 
@@ -34,17 +36,7 @@ std::vector<float> f32(Napi::Env env, Napi::Object o, const char* key, long n, c
   return std::vector<float>(a.Data(), a.Data() + a.ElementLength());
 }
 
-enum class LossKind { Sft, Preference, Policy, Value };
-
-struct LossSpec {
-  LossKind kind;
-  std::vector<float> weights, targets, old_logprobs, advantages, mask, returns, old_values;
-  float cliprange = 0.2f, entropy_coef = 0.0f, coef = 1.0f;
-  // Multiplies the gradient (not the reported loss): micro-batches of one optimizer step weight
-  // their share, e.g. tokens_i / tokens_total, so accumulation equals one big batch.
-  float scale = 1.0f;
-};
-
+// Parses the loss; sizes and ranges are checked again by check_loss() in the engine.
 LossSpec parse_loss(Napi::Env env, Napi::Value v, const TrainBatch& b, bool has_head) {
   if (!v.IsObject() || v.IsArray()) throw_type(env, "loss must be an object {kind, ...}");
   Napi::Object o = v.As<Napi::Object>();
@@ -55,13 +47,26 @@ LossSpec parse_loss(Napi::Env env, Napi::Value v, const TrainBatch& b, bool has_
   if (kind == "sft") {
     s.kind = LossKind::Sft;
     s.weights = f32(env, o, "weights", N, "loss");
-  } else if (kind == "preference") {
-    if (!has_head) throw_type(env, "a preference loss needs a trainer created with head: 'scalar'");
-    if (b.B % 2) throw_range(env, "a preference batch holds pairs: B must be even (rows 2i chosen, 2i+1 rejected)");
-    s.kind = LossKind::Preference;
+  } else if (kind == "preference" || kind == "dpo") {
+    if (kind == "preference" && !has_head) throw_type(env, "a preference loss needs a trainer created with head: 'scalar'");
+    if (b.B % 2) throw_range(env, "a pair batch: B must be even (rows 2i chosen, 2i+1 rejected)");
+    s.kind = kind == "dpo" ? LossKind::Dpo : LossKind::Preference;
     s.targets = f32(env, o, "targets", b.B / 2, "loss");
     for (float t : s.targets)
       if (!(t >= 0.0f && t <= 1.0f)) throw_range(env, "loss.targets must be probabilities in [0, 1]");
+    if (s.kind == LossKind::Dpo) {
+      s.weights = f32(env, o, "weights", N, "loss");
+      s.ref_chosen = f32(env, o, "refChosen", b.B / 2, "loss");
+      s.ref_rejected = f32(env, o, "refRejected", b.B / 2, "loss");
+      s.beta = (float)get_number(o, "beta", "loss", 0.1);
+      if (!(s.beta > 0)) throw_range(env, "loss.beta must be > 0");
+      Napi::Value dk = o.Get("dpoLoss");
+      std::string d = dk.IsUndefined() ? "sigmoid" : dk.IsString() ? dk.As<Napi::String>().Utf8Value() : "";
+      if (d == "sigmoid") s.dpo_kind = DpoKind::Sigmoid;
+      else if (d == "ipo") s.dpo_kind = DpoKind::Ipo;
+      else if (d == "hinge") s.dpo_kind = DpoKind::Hinge;
+      else throw_type(env, "loss.dpoLoss must be 'sigmoid', 'ipo' or 'hinge'");
+    }
   } else if (kind == "policy") {
     s.kind = LossKind::Policy;
     s.old_logprobs = f32(env, o, "oldLogprobs", N, "loss");
@@ -78,29 +83,14 @@ LossSpec parse_loss(Napi::Env env, Napi::Value v, const TrainBatch& b, bool has_
     s.cliprange = (float)get_number(o, "cliprange", "loss", 0.2);
     s.coef = (float)get_number(o, "coef", "loss", 1.0);
   } else {
-    throw_type(env, "loss.kind must be 'sft', 'preference', 'policy' or 'value'");
+    throw_type(env, "loss.kind must be 'sft', 'preference', 'policy', 'value' or 'dpo'");
   }
   if (s.cliprange < 0) throw_range(env, "loss.cliprange must be >= 0");
   s.scale = (float)get_number(o, "scale", "loss", 1.0);
   return s;
 }
 
-// targets[n] = token n + 1 of the same row (0 past the end: those positions get zero weight).
-std::vector<int> next_tokens(const TrainBatch& b) {
-  std::vector<int> t(b.rows(), 0);
-  for (int r = 0; r < b.B; r++)
-    for (int i = 0; i + 1 < b.T; i++) t[(size_t)r * b.T + i] = b.tokens[(size_t)r * b.T + i + 1];
-  return t;
-}
-
-using Stats = std::vector<std::pair<const char*, double>>;
-
-std::vector<float>& sized(std::vector<float>& v, size_t n) {
-  v.resize(n);
-  return v;
-}
-
-Napi::Object stats_object(Napi::Env env, const Stats& stats) {
+Napi::Object stats_object(Napi::Env env, const ObjectiveStats& stats) {
   Napi::Object o = Napi::Object::New(env);
   for (const auto& [k, v] : stats) o.Set(k, Napi::Number::New(env, v));
   return o;
@@ -111,9 +101,10 @@ Napi::Object stats_object(Napi::Env env, const Stats& stats) {
 class CreateTrainerCall : public AsyncCall {
  public:
   CreateTrainerCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, LoraConfig lora, HeadKind head,
-                    std::vector<float> head_init, uint64_t seed, int threads)
+                    std::vector<float> head_init, uint64_t seed, int threads, Vocabulary vocab)
       : AsyncCall(env, "rlcd.createTrainer", threads), cfg_(cfg), lora_(lora), head_(head),
-        head_init_(std::move(head_init)), seed_(seed), data_(weights.Data()), count_(weights.ElementLength()) {
+        head_init_(std::move(head_init)), seed_(seed), vocab_(std::move(vocab)), data_(weights.Data()),
+        count_(weights.ElementLength()) {
     ref_ = Napi::Persistent(weights);
   }
 
@@ -122,6 +113,7 @@ class CreateTrainerCall : public AsyncCall {
     auto m = std::make_unique<TrainableModel>(cfg_, data_, count_, lora_, head_,
                                               head_init_.empty() ? nullptr : head_init_.data(), seed_, threads());
     trainer_ = std::make_shared<TrainerState>(std::move(m));
+    trainer_->vocab = std::move(vocab_);
   }
   Napi::Value result(Napi::Env env) override { return TrainerWrap::wrap(env, trainer_); }
 
@@ -131,6 +123,7 @@ class CreateTrainerCall : public AsyncCall {
   HeadKind head_;
   std::vector<float> head_init_;
   uint64_t seed_;
+  Vocabulary vocab_;
   const float* data_;
   size_t count_;
   Napi::Reference<Napi::Float32Array> ref_;
@@ -145,93 +138,8 @@ class ForwardBackwardCall : public AsyncCall {
  protected:
   void work() override {
     std::lock_guard<std::mutex> lock(t_->mutex);
-    TrainableModel& m = *t_->model;
-    m.set_threads(threads());
-    const int N = b_.rows(), B = b_.B, T = b_.T, V = m.config().vocab_size;
-    switch (loss_.kind) {
-      case LossKind::Sft: {
-        m.forward(b_, true);
-        auto tgt = next_tokens(b_);
-        auto& lp = sized(t_->logprobs, N);
-        auto& dlp = sized(t_->dlogprobs, N);
-        auto& dlogits = sized(t_->dlogits, (size_t)N * V);
-        logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
-        float loss = cross_entropy_loss(dlp.data(), lp.data(), loss_.weights.data(), N);
-        for (auto& g : dlp) g *= loss_.scale;
-        logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
-        m.backward(dlogits.data(), nullptr);
-        double tokens = 0;
-        for (float w : loss_.weights) tokens += w;
-        stats_ = {{"loss", loss}, {"tokens", tokens}};
-        break;
-      }
-      case LossKind::Preference: {
-        m.forward(b_, false);
-        const int P = B / 2;
-        std::vector<float> rc(P), rr(P), dc(P), dr(P), dhead(N, 0.0f);
-        for (int i = 0; i < P; i++) {
-          rc[i] = m.head()[(size_t)(2 * i) * T + b_.lengths[2 * i] - 1];
-          rr[i] = m.head()[(size_t)(2 * i + 1) * T + b_.lengths[2 * i + 1] - 1];
-        }
-        BradleyTerryStats st = bradley_terry_loss(dc.data(), dr.data(), rc.data(), rr.data(), loss_.targets.data(), P);
-        for (int i = 0; i < P; i++) {
-          dhead[(size_t)(2 * i) * T + b_.lengths[2 * i] - 1] = dc[i] * loss_.scale;
-          dhead[(size_t)(2 * i + 1) * T + b_.lengths[2 * i + 1] - 1] = dr[i] * loss_.scale;
-        }
-        m.backward(nullptr, dhead.data());
-        stats_ = {{"loss", st.loss}, {"accuracy", st.accuracy}, {"meanProb", st.mean_prob}, {"margin", st.margin}};
-        break;
-      }
-      case LossKind::Policy: {
-        m.forward(b_, true);
-        auto tgt = next_tokens(b_);
-        auto& lp = sized(t_->logprobs, N);
-        auto& dlp = sized(t_->dlogprobs, N);
-        auto& dlogits = sized(t_->dlogits, (size_t)N * V);
-        auto& ent = sized(t_->entropy, N);
-        auto& dent = sized(t_->dentropy, N);
-        std::fill(dent.begin(), dent.end(), 0.0f);
-        logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
-        PolicyLossStats st = ppo_policy_loss(dlp.data(), lp.data(), loss_.old_logprobs.data(), loss_.advantages.data(),
-                                             loss_.mask.data(), N, loss_.cliprange);
-        for (auto& g : dlp) g *= loss_.scale;
-        logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
-        entropy_forward(ent.data(), m.logits(), N, V);
-        double count = 0, ent_mean = 0;
-        for (int n = 0; n < N; n++) {
-          count += loss_.mask[n];
-          ent_mean += loss_.mask[n] * ent[n];
-        }
-        ent_mean = count > 0 ? ent_mean / count : 0;
-        double loss = st.loss;
-        if (loss_.entropy_coef != 0.0f && count > 0) {
-          // loss -= coef * mean entropy
-          for (int n = 0; n < N; n++) dent[n] = (float)(-loss_.entropy_coef * loss_.scale * loss_.mask[n] / count);
-          entropy_backward(dlogits.data(), m.logits(), dent.data(), N, V);
-          loss -= loss_.entropy_coef * ent_mean;
-        }
-        m.backward(dlogits.data(), nullptr);
-        stats_ = {{"loss", loss}, {"policyLoss", st.loss}, {"clipfrac", st.clipfrac}, {"approxKl", st.approx_kl},
-                  {"ratioMean", st.ratio_mean}, {"entropy", ent_mean}};
-        break;
-      }
-      case LossKind::Value: {
-        m.forward(b_, false);
-        std::vector<float> dv(N);
-        ValueLossStats st = ppo_value_loss(dv.data(), m.head(), loss_.old_values.data(), loss_.returns.data(),
-                                           loss_.mask.data(), N, loss_.cliprange);
-        for (auto& g : dv) g *= loss_.coef * loss_.scale;
-        m.backward(nullptr, dv.data());
-        double vm = 0, count = 0;
-        for (int n = 0; n < N; n++) {
-          vm += loss_.mask[n] * m.head()[n];
-          count += loss_.mask[n];
-        }
-        stats_ = {{"loss", st.loss * loss_.coef}, {"valueLoss", st.loss}, {"clipfrac", st.clipfrac},
-                  {"error", st.error}, {"valueMean", count > 0 ? vm / count : 0}};
-        break;
-      }
-    }
+    t_->model->set_threads(threads());
+    stats_ = forward_backward(*t_->model, b_, loss_, t_->scratch);
   }
   Napi::Value result(Napi::Env env) override { return stats_object(env, stats_); }
 
@@ -239,7 +147,7 @@ class ForwardBackwardCall : public AsyncCall {
   TrainerPtr t_;
   TrainBatch b_;
   LossSpec loss_;
-  Stats stats_;
+  ObjectiveStats stats_;
 };
 
 enum class EvalKind { Logprobs, Head, Rewards, Logits, Entropy };
@@ -293,8 +201,9 @@ class EvaluateCall : public AsyncCall {
 
 class StepCall : public AsyncCall {
  public:
-  StepCall(Napi::Env env, TrainerPtr t, AdamWConfig opt, double max_norm, bool zero_only)
-      : AsyncCall(env, "rlcd.step", 1), t_(std::move(t)), opt_(opt), max_norm_(max_norm), zero_only_(zero_only) {}
+  StepCall(Napi::Env env, TrainerPtr t, AdamWConfig opt, double max_norm, double clip_norm, bool zero_only)
+      : AsyncCall(env, "rlcd.step", 1), t_(std::move(t)), opt_(opt), max_norm_(max_norm), clip_norm_(clip_norm),
+        zero_only_(zero_only) {}
 
  protected:
   void work() override {
@@ -303,7 +212,7 @@ class StepCall : public AsyncCall {
       t_->model->zero_grad();
       return;
     }
-    norm_ = t_->model->step(opt_, max_norm_);
+    norm_ = t_->model->step(opt_, max_norm_, clip_norm_);
     steps_ = t_->model->steps_taken();
   }
   Napi::Value result(Napi::Env env) override {
@@ -317,10 +226,64 @@ class StepCall : public AsyncCall {
  private:
   TrainerPtr t_;
   AdamWConfig opt_;
-  double max_norm_;
+  double max_norm_, clip_norm_;
   bool zero_only_;
   double norm_ = 0;
   long steps_ = 0;
+};
+
+// Rollouts from the trainer's own weights (PPO): a packed inference copy, then KV-cache decoding.
+class TrainerGenerateCall : public AsyncCall {
+ public:
+  TrainerGenerateCall(Napi::Env env, TrainerPtr t, GenerateRequest req, bool adapters)
+      : AsyncCall(env, "rlcd.trainerGenerate", req.threads), t_(std::move(t)), req_(std::move(req)), adapters_(adapters) {}
+
+ protected:
+  void work() override {
+    std::lock_guard<std::mutex> lock(t_->mutex);
+    TrainableModel& m = *t_->model;
+    const bool frozen_base = !adapters_ && m.lora_layout().cfg.rank > 0;
+    auto t0 = std::chrono::steady_clock::now();
+    std::unique_ptr<Transformer> fresh;
+    const Transformer* engine;
+    if (frozen_base) {
+      if (!t_->reference) t_->reference = m.snapshot(false);
+      engine = t_->reference.get();
+    } else {
+      fresh = m.snapshot(adapters_);
+      engine = fresh.get();
+    }
+    pack_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    result_ = rlcd::generate(*engine, t_->vocab, req_);
+  }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = generate_result_object(env, result_);
+    o.Set("packSeconds", Napi::Number::New(env, pack_seconds_));
+    return o;
+  }
+
+ private:
+  TrainerPtr t_;
+  GenerateRequest req_;
+  bool adapters_;
+  GenerateResult result_;
+  double pack_seconds_ = 0;
+};
+
+class GradNormCall : public AsyncCall {
+ public:
+  GradNormCall(Napi::Env env, TrainerPtr t) : AsyncCall(env, "rlcd.gradNorm", 1), t_(std::move(t)) {}
+
+ protected:
+  void work() override {
+    std::lock_guard<std::mutex> lock(t_->mutex);
+    norm_ = t_->model->grad_norm();
+  }
+  Napi::Value result(Napi::Env env) override { return Napi::Number::New(env, norm_); }
+
+ private:
+  TrainerPtr t_;
+  double norm_ = 0;
 };
 
 // Copies of state out (state()) or in (loadState()).
@@ -425,6 +388,8 @@ Napi::Function TrainerWrap::define(Napi::Env env, Napi::FunctionReference* out) 
                                    {InstanceMethod("forwardBackward", &TrainerWrap::forward_backward),
                                     InstanceMethod("evaluate", &TrainerWrap::evaluate),
                                     InstanceMethod("step", &TrainerWrap::step),
+                                    InstanceMethod("generate", &TrainerWrap::generate),
+                                    InstanceMethod("gradNorm", &TrainerWrap::grad_norm),
                                     InstanceMethod("zeroGrad", &TrainerWrap::zero_grad),
                                     InstanceMethod("state", &TrainerWrap::state),
                                     InstanceMethod("loadState", &TrainerWrap::load_state),
@@ -494,14 +459,32 @@ Napi::Value TrainerWrap::step(const Napi::CallbackInfo& info) {
   c.eps = (float)get_number(o, "eps", "options", 1e-8);
   c.weight_decay = (float)get_number(o, "weightDecay", "options", 0.0);
   double max_norm = get_number(o, "maxGradNorm", "options", 0.0);
+  double clip_norm = get_number(o, "clipNorm", "options", -1.0);
+  if (!o.Get("clipNorm").IsUndefined() && clip_norm < 0) throw_range(env, "options.clipNorm must be >= 0");
   if (c.lr < 0) throw_range(env, "options.lr must be >= 0");
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) throw_range(env, "options.beta1/beta2 must be in [0, 1)");
   if (!(c.eps > 0)) throw_range(env, "options.eps must be > 0");
-  return queue(new StepCall(env, t, c, max_norm, false));
+  return queue(new StepCall(env, t, c, max_norm, clip_norm, false));
 }
 
 Napi::Value TrainerWrap::zero_grad(const Napi::CallbackInfo& info) {
-  return queue(new StepCall(info.Env(), live(info.Env()), AdamWConfig{}, 0, true));
+  return queue(new StepCall(info.Env(), live(info.Env()), AdamWConfig{}, 0, -1, true));
+}
+
+// generate(prompts, options?) -> Promise<{ids, logprobs, finishReasons, packSeconds}>; options as
+// NativeModel.generate plus adapters (false: the frozen base of a LoRA trainer).
+Napi::Value TrainerWrap::generate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  TrainerPtr t = live(env);
+  GenerateRequest req = parse_generate_request(info, 0, !t->vocab.empty());
+  Napi::Object o = optional_object(info, 1, "options");
+  bool adapters = get_bool(o, "adapters", "options", true);
+  return queue(new TrainerGenerateCall(env, t, std::move(req), adapters));
+}
+
+// gradNorm() -> Promise<number>: the norm of the accumulated gradients (for one clip over several trainers).
+Napi::Value TrainerWrap::grad_norm(const Napi::CallbackInfo& info) {
+  return queue(new GradNormCall(info.Env(), live(info.Env())));
 }
 
 // state(parts: string[]) -> Promise<{[part]: Float32Array, step}>
@@ -557,7 +540,7 @@ Napi::Value TrainerWrap::info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// createTrainer(config, weights, {lora?: {rank, alpha, targets}, head?: 'scalar', headWeights?, seed?, threads?})
+// createTrainer(config, weights, {lora?: {rank, alpha, targets}, head?: 'scalar', headWeights?, seed?, threads?, pieces?})
 Napi::Value create_trainer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelConfig cfg = parse_model_config(require_object(info, 0, "config"));
@@ -595,7 +578,9 @@ Napi::Value create_trainer(const Napi::CallbackInfo& info) {
     head_init.assign(a.Data(), a.Data() + a.ElementLength());
   }
   uint64_t seed = (uint64_t)get_int(o, "seed", "options", 0, 0, 9007199254740991LL);
-  return queue(new CreateTrainerCall(env, cfg, weights, lora, head, std::move(head_init), seed, get_threads(o, "options")));
+  Vocabulary vocab = parse_pieces(env, o.Get("pieces"), cfg.vocab_size);
+  return queue(new CreateTrainerCall(env, cfg, weights, lora, head, std::move(head_init), seed, get_threads(o, "options"),
+                                     std::move(vocab)));
 }
 
 }  // namespace rlcd::binding

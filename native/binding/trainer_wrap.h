@@ -7,7 +7,10 @@
 #include <mutex>
 #include <vector>
 
+#include "../model/objective.h"
 #include "../model/trainable.h"
+#include "../model/transformer.h"
+#include "../model/vocabulary.h"
 
 namespace rlcd::binding {
 
@@ -16,8 +19,12 @@ struct TrainerState {
   explicit TrainerState(std::unique_ptr<TrainableModel> m) : model(std::move(m)) {}
   std::unique_ptr<TrainableModel> model;
   std::mutex mutex;
-  // Loss buffers reused across calls (a fresh (N, V) gradient each call costs page faults).
-  std::vector<float> logprobs, dlogprobs, dlogits, entropy, dentropy;
+  ObjectiveScratch scratch;
+  // Token bytes for stop and banned strings in generate() (empty when not given).
+  Vocabulary vocab;
+  // The frozen base as an inference engine, built on the first generate({adapters: false}) of a
+  // LoRA trainer (its base never changes).
+  std::unique_ptr<Transformer> reference;
 };
 using TrainerPtr = std::shared_ptr<TrainerState>;
 
@@ -31,6 +38,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value forward_backward(const Napi::CallbackInfo& info);
   Napi::Value evaluate(const Napi::CallbackInfo& info);
   Napi::Value step(const Napi::CallbackInfo& info);
+  Napi::Value generate(const Napi::CallbackInfo& info);
+  Napi::Value grad_norm(const Napi::CallbackInfo& info);
   Napi::Value zero_grad(const Napi::CallbackInfo& info);
   Napi::Value state(const Napi::CallbackInfo& info);
   Napi::Value load_state(const Napi::CallbackInfo& info);

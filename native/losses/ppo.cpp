@@ -60,10 +60,6 @@ ValueLossStats ppo_value_loss(float* dvalues, const float* values, const float* 
   return ValueLossStats{(float)(loss * inv), (float)(clipped * inv), (float)(err * inv)};
 }
 
-void kl_k1(float* kl, const float* logprobs, const float* ref_logprobs, int N) {
-  for (int n = 0; n < N; n++) kl[n] = std::max(0.0f, logprobs[n] - ref_logprobs[n]);
-}
-
 void kl_k3(float* kl, const float* logprobs, const float* ref_logprobs, int N) {
   for (int n = 0; n < N; n++) {
     const double d = (double)ref_logprobs[n] - logprobs[n];

@@ -24,10 +24,9 @@ struct ValueLossStats {
 ValueLossStats ppo_value_loss(float* dvalues, const float* values, const float* old_values,
                               const float* returns, const float* mask, int N, float cliprange);
 
-// Per-token KL estimators of the policy from the reference, from log-probs of the sampled tokens:
-//   k1 = max(0, logp - logp_ref)   (RLCD/AlpacaFarm: never negative)
+// The k3 KL estimator of the policy from the reference, from log-probs of the sampled tokens:
 //   k3 = (r - 1) - log r with r = exp(logp_ref - logp)   (unbiased, non-negative)
-void kl_k1(float* kl, const float* logprobs, const float* ref_logprobs, int N);
+// (PPO's reward shaping computes its per-token KL in src/rl/kl.ts; this is the differentiable form.)
 void kl_k3(float* kl, const float* logprobs, const float* ref_logprobs, int N);
 // d k3 / d logp = 1 - exp(logp_ref - logp)
 void kl_k3_backward(float* dlogprobs, const float* dkl, const float* logprobs, const float* ref_logprobs, int N);

@@ -141,6 +141,7 @@ void TrainableModel::ensure(int B, int T, bool want_logits) {
     datt_.resize(N * QD);
     dqkv_.resize(N * QKV);
     dxa_.resize(N * std::max(1, lora_.cfg.rank));
+    xa_scaled_.resize(N * std::max(1, lora_.cfg.rank));
     dscratch_.resize(std::max(C, QD) + 1);
     cap_rows_ = (int)N;
   }
@@ -250,8 +251,9 @@ void TrainableModel::linear_back(float* dx, long lddx, const float* dy, long ldd
     linear_backward_input(dxa, r, dy, lddy, Bm, N, r, out, false);
 #pragma omp for schedule(static)
     for (long i = 0; i < (long)N * r; i++) dxa[i] *= sc;
-    // dB (out, r) += sc * dy^T xa: scale dy's contribution through a scaled copy of xa in dtmp_
-    float* xs = dtmp_.data();
+    // dB (out, r) += sc * dy^T xa, through a scaled copy of xa ((N, r): not dtmp_, which holds
+    // (N, C) and is too small when r > C).
+    float* xs = xa_scaled_.data();
 #pragma omp for schedule(static)
     for (long i = 0; i < (long)N * r; i++) xs[i] = xa[i] * sc;
     linear_backward_weight(dB, dy, lddy, xs, r, N, r, out);
@@ -364,10 +366,12 @@ void TrainableModel::zero_grad() {
   for (const auto& s : spans_) std::memset(s.grad, 0, sizeof(float) * s.n);
 }
 
-double TrainableModel::step(const AdamWConfig& opt, double max_norm) {
+double TrainableModel::step(const AdamWConfig& opt, double max_norm, double clip_norm) {
   const double norm = grad_norm();
-  if (max_norm > 0.0 && norm > max_norm) {
-    const float scale = (float)(max_norm / (norm + 1e-6));
+  const double by = clip_norm >= 0.0 ? clip_norm : norm;
+  RLCD_REQUIRE(std::isfinite(norm), "the gradient is not finite (norm ", norm, "): the loss diverged; lower the learning rate");
+  if (max_norm > 0.0 && by > max_norm) {
+    const float scale = (float)(max_norm / (by + 1e-6));
     for (const auto& s : spans_)
       for (size_t i = 0; i < s.n; i++) s.grad[i] *= scale;
   }
@@ -401,6 +405,18 @@ void TrainableModel::merged_weights(float* out) const {
           for (int i = 0; i < s.in; i++) W[(size_t)o * s.in + i] += b * A[(size_t)k * s.in + i];
         }
     }
+}
+
+}  // namespace rlcd
+
+namespace rlcd {
+
+std::unique_ptr<Transformer> TrainableModel::snapshot(bool adapters) const {
+  if (!adapters || lora_.cfg.rank == 0) return std::make_unique<Transformer>(cfg_, params_.memory.data(), params_.total);
+  AlignedBuffer merged;
+  merged.resize(params_.total);
+  merged_weights(merged.data());
+  return std::make_unique<Transformer>(cfg_, merged.data(), params_.total);
 }
 
 }  // namespace rlcd

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "../common/aligned_buffer.h"
@@ -11,6 +12,7 @@
 #include "../optim/adamw.h"
 #include "config.h"
 #include "lora.h"
+#include "transformer.h"
 #include "weights.h"
 
 namespace rlcd {
@@ -48,8 +50,10 @@ class TrainableModel {
   void backward(const float* dlogits, const float* dhead);
 
   // Clips the global gradient norm (max_norm <= 0: no clipping), applies AdamW, zeroes the
-  // gradients; returns the norm before clipping.
-  double step(const AdamWConfig& opt, double max_norm);
+  // gradients; returns the norm before clipping. `clip_norm` >= 0 replaces this model's own norm
+  // in the clipping decision: one clip over several models (PPO's policy and value) passes the
+  // norm of all their gradients together.
+  double step(const AdamWConfig& opt, double max_norm, double clip_norm = -1.0);
   void zero_grad();
   double grad_norm() const;
   long steps_taken() const { return step_; }
@@ -73,6 +77,11 @@ class TrainableModel {
 
   // Base weights with the adapters merged in (W + scale B A), in the ParameterTensors layout.
   void merged_weights(float* out) const;
+
+  // An inference engine (KV-cache decoding) over the current weights: merged with the adapters, or
+  // the frozen base with `adapters` = false (PPO's reference under LoRA). Copies and packs the
+  // weights: O(parameters), small next to a rollout (measured in bench/ppo.bench.ts).
+  std::unique_ptr<Transformer> snapshot(bool adapters) const;
 
  private:
   struct LayerActs {
@@ -107,7 +116,7 @@ class TrainableModel {
   std::vector<LayerActs> layers_;
   AlignedBuffer resid_out_, lnf_, rstdf_, logits_, head_out_;
   // backward scratch
-  AlignedBuffer dres_, dmid_, dtmp_, dln_, dhidden_, dgate_up_, datt_, dqkv_, dlnf_, dxa_, attn_scratch_, dscratch_;
+  AlignedBuffer dres_, dmid_, dtmp_, dln_, dhidden_, dgate_up_, datt_, dqkv_, dlnf_, dxa_, xa_scaled_, attn_scratch_, dscratch_;
 };
 
 }  // namespace rlcd

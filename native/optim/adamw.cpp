@@ -34,15 +34,6 @@ double global_grad_norm(const float* grads, size_t n) {
   return std::sqrt(total);
 }
 
-double clip_grad_norm(float* grads, size_t n, double max_norm) {
-  const double norm = global_grad_norm(grads, n);
-  if (max_norm > 0.0 && norm > max_norm) {
-    const float scale = (float)(max_norm / (norm + 1e-6));
-    for (size_t i = 0; i < n; i++) grads[i] *= scale;
-  }
-  return norm;
-}
-
 double schedule_lr(Schedule s, double base_lr, long step, long total, long warmup, double min_ratio) {
   if (warmup > 0 && step < warmup) return base_lr * (double)(step + 1) / (double)warmup;
   if (s == Schedule::Constant || total <= warmup) return base_lr;

@@ -21,9 +21,6 @@ void adamw_update(float* params, const float* grads, float* m, float* v, size_t 
 // sqrt(sum g^2), summed in double in a fixed block order.
 double global_grad_norm(const float* grads, size_t n);
 
-// Scales grads by max_norm / norm when norm > max_norm (max_norm <= 0: no clipping). Returns norm.
-double clip_grad_norm(float* grads, size_t n, double max_norm);
-
 enum class Schedule { Constant, Linear, Cosine };
 
 // Learning rate at `step` (0-based) of `total` steps with `warmup` linear warmup steps.

@@ -15,8 +15,10 @@
 #include "../kernels/rope.h"
 #include "../kernels/swiglu.h"
 #include "../losses/bradley_terry.h"
+#include "../losses/dpo.h"
 #include "../losses/logprobs.h"
 #include "../losses/ppo.h"
+#include "../model/objective.h"
 #include "../model/sampler.h"
 #include "../model/trainable.h"
 #include "../optim/adamw.h"
@@ -200,6 +202,74 @@ static void check_ppo() {
   report("kl k3 is non-negative", mn >= 0 ? 0.0 : -mn, 0.0);
 }
 
+static void check_dpo() {
+  const int P = 6;
+  Vec pc = randn(P, 3.0f), pr = randn(P, 3.0f), rc = randn(P, 3.0f), rr = randn(P, 3.0f);
+  Vec tgt = {1, 1, 0.8f, 0.3f, 0.5f, 1}, dc(P), dr(P);
+  const char* names[] = {"dpo sigmoid (soft labels)", "dpo ipo", "dpo hinge"};
+  const DpoKind kinds[] = {DpoKind::Sigmoid, DpoKind::Ipo, DpoKind::Hinge};
+  for (int k = 0; k < 3; k++) {
+    // beta 0.1 keeps every hinge margin away from its kink at beta h = 1.
+    auto loss = [&] { return (double)dpo_loss(nullptr, nullptr, pc.data(), pr.data(), rc.data(), rr.data(), tgt.data(), P, 0.1f, kinds[k]).loss; };
+    dpo_loss(dc.data(), dr.data(), pc.data(), pr.data(), rc.data(), rr.data(), tgt.data(), P, 0.1f, kinds[k]);
+    report(std::string(names[k]) + " d chosen", fd_check(pc, dc, loss, 1e-2f), 1e-2);
+    report(std::string(names[k]) + " d rejected", fd_check(pr, dr, loss, 1e-2f), 1e-2);
+  }
+  // Reference equal to the policy: h = 0, the sigmoid loss is log 2 and the rewards are zero.
+  DpoStats st = dpo_loss(nullptr, nullptr, pc.data(), pr.data(), pc.data(), pr.data(), std::vector<float>(P, 1.0f).data(), P, 0.1f, DpoKind::Sigmoid);
+  report("dpo at the reference: loss = log 2", std::fabs(st.loss - std::log(2.0)) + std::fabs(st.margin), 1e-6);
+}
+
+// The objective end to end (forward_backward): each loss kind's gradient against finite
+// differences of its reported loss, on a tiny model with a head.
+static void check_objective() {
+  ModelConfig c;
+  c.dim = 16; c.hidden_dim = 24; c.n_layers = 1; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 4;
+  c.vocab_size = 23; c.max_seq_len = 16; c.rms_eps = 1e-5f; c.tied_embeddings = true;
+  ParameterTensors layout;
+  layout.layout(c);
+  Vec w = randn(layout.total, 0.3f);
+  TrainBatch b;
+  b.B = 4; b.T = 5;
+  for (int i = 0; i < b.B * b.T; i++) b.tokens.push_back((int)(rng.next() % c.vocab_size));
+  b.lengths = {5, 3, 4, 5};
+  const int N = b.rows();
+  Vec mask(N, 0.0f);
+  for (int r = 0; r < b.B; r++)
+    for (int t = 1; t + 1 < b.lengths[r]; t++) mask[r * b.T + t] = 1;
+  std::vector<std::pair<const char*, LossSpec>> specs;
+  LossSpec pol; pol.kind = LossKind::Policy; pol.old_logprobs = randn(N, 0.1f); pol.advantages = randn(N); pol.mask = mask;
+  pol.cliprange = 10.0f; pol.entropy_coef = 0.05f;  // a wide clip range: no kinks near the start point
+  for (auto& x : pol.old_logprobs) x -= 3.0f;
+  specs.push_back({"objective: policy + entropy bonus", pol});
+  LossSpec val; val.kind = LossKind::Value; val.returns = randn(N); val.old_values = randn(N, 0.1f); val.mask = mask;
+  val.cliprange = 100.0f; val.coef = 0.1f;
+  specs.push_back({"objective: value", val});
+  LossSpec d; d.kind = LossKind::Dpo; d.weights = mask; d.targets = {1.0f, 0.7f}; d.ref_chosen = randn(2); d.ref_rejected = randn(2);
+  for (auto& x : d.ref_chosen) x -= 6.0f;
+  for (auto& x : d.ref_rejected) x -= 6.0f;
+  d.beta = 0.5f;
+  specs.push_back({"objective: dpo", d});
+  for (auto& [name, spec] : specs) {
+    TrainableModel m(c, w.data(), w.size(), LoraConfig{}, HeadKind::Scalar, nullptr, 3, 1);
+    ObjectiveScratch scratch;
+    auto loss = [&] {
+      TrainableModel probe(c, m.params().memory.data(), layout.total, LoraConfig{}, HeadKind::Scalar, m.head_params().data(), 3, 1);
+      ObjectiveScratch s2;
+      return forward_backward(probe, b, spec, s2)[0].second;
+    };
+    m.zero_grad();
+    forward_backward(m, b, spec, scratch);
+    for (const auto& span : m.trainable()) {
+      Vec x(span.param, span.param + span.n), g(span.grad, span.grad + span.n);
+      auto l2 = [&] { std::copy(x.begin(), x.end(), span.param); return loss(); };
+      double err = fd_check(x, g, l2, 2e-3f, 200);
+      std::copy(x.begin(), x.end(), span.param);
+      report(std::string(name) + (span.n == (size_t)c.dim + 1 ? " (head)" : " (weights)"), err, 3e-2);
+    }
+  }
+}
+
 static void check_adamw() {
   Vec p = {1.0f, -2.0f}, g = {0.5f, -1.0f}, m(2, 0.0f), v(2, 0.0f);
   AdamWConfig c;
@@ -212,7 +282,8 @@ static void check_adamw() {
 }
 
 // Whole model: CE on logits + a head term, gradients vs finite differences of the loss.
-static void check_model(bool lora) {
+// rank > dim is the case whose scratch once overflowed the heap (a LoRA rank above the hidden size).
+static void check_model(bool lora, int rank = 2) {
   ModelConfig c;
   c.dim = 16; c.hidden_dim = 24; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 4;
   c.vocab_size = 29; c.max_seq_len = 16; c.rms_eps = 1e-5f; c.tied_embeddings = !lora; c.qkv_bias = lora;
@@ -220,7 +291,7 @@ static void check_model(bool lora) {
   layout.layout(c);
   Vec w = randn(layout.total, 0.3f);
   LoraConfig lc;
-  if (lora) { lc.rank = 2; lc.alpha = 4; lc.targets = 0x7f; }
+  if (lora) { lc.rank = rank; lc.alpha = 2.0f * rank; lc.targets = 0x7f; }
   TrainableModel m(c, w.data(), w.size(), lc, HeadKind::Scalar, nullptr, 7, 2);
   if (lora)  // B starts at zero; make it non-zero so the A path is exercised
     for (size_t i = 0; i < m.lora_params().size(); i++) m.lora_params().data()[i] = 0.2f * randn(1)[0];
@@ -247,7 +318,7 @@ static void check_model(bool lora) {
   m.zero_grad();
   m.backward(dlogits.data(), dhead_w.data());
   // Check each span (weights or adapters, then head) through a copy we perturb and write back.
-  const char* kind = lora ? "model (LoRA + qkv bias, untied)" : "model (full, tied)";
+  const std::string kind = !lora ? "model (full, tied)" : rank > c.dim ? "model (LoRA rank 20 > dim 16)" : "model (LoRA + qkv bias, untied)";
   int si = 0;
   for (const auto& span : m.trainable()) {
     Vec x(span.param, span.param + span.n), g(span.grad, span.grad + span.n);
@@ -271,9 +342,12 @@ int main() {
   check_token_losses();
   check_bradley_terry();
   check_ppo();
+  check_dpo();
+  check_objective();
   check_adamw();
   check_model(false);
   check_model(true);
+  check_model(true, 20);
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }

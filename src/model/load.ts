@@ -74,11 +74,15 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
   }
   if (format === 'onnx') return loadOnnxModel(modelPath, options);
   const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
-  // The engine's vocabulary table must have one entry per embedding row.
-  const pieces = ck.tokenizer.tokenBytes();
-  while (pieces.length < ck.config.vocabSize) pieces.push(new Uint8Array(0));
-  const backend = await NativeBackend.create(ck.config, ck.weights.data, pieces.slice(0, ck.config.vocabSize));
+  const backend = await NativeBackend.create(ck.config, ck.weights.data, enginePieces(ck));
   return new LanguageModel(ck.tokenizer, backend, modelPath);
+}
+
+/** The engine's vocabulary table (token bytes for stop and banned strings): one entry per embedding row. */
+export function enginePieces(ck: Pick<Checkpoint, 'tokenizer' | 'config'>): Uint8Array[] {
+  const pieces = ck.tokenizer.tokenBytes().slice(0, ck.config.vocabSize);
+  while (pieces.length < ck.config.vocabSize) pieces.push(new Uint8Array(0));
+  return pieces;
 }
 
 /** A checkpoint read into memory for the engine: weights in its layout, config, tokenizer. */

@@ -78,6 +78,18 @@ export type TrainLoss = (
   | { kind: 'preference'; targets: Float32Array }
   | { kind: 'policy'; oldLogprobs: Float32Array; advantages: Float32Array; mask: Float32Array; cliprange?: number; entropyCoef?: number }
   | { kind: 'value'; returns: Float32Array; oldValues: Float32Array; mask: Float32Array; cliprange?: number; coef?: number }
+  | {
+      kind: 'dpo';
+      /** 1 on the response tokens of each row (rows 2i chosen, 2i + 1 rejected). */
+      weights: Float32Array;
+      /** (B / 2) probability that the chosen row is preferred (1 for hard labels; the sigmoid loss reads soft ones). */
+      targets: Float32Array;
+      /** (B / 2) summed reference log-probs of the chosen and rejected responses. */
+      refChosen: Float32Array;
+      refRejected: Float32Array;
+      beta?: number;
+      dpoLoss?: 'sigmoid' | 'ipo' | 'hinge';
+    }
 ) & {
   /** Multiplies the gradient (not the reported loss), to weight micro-batches of one step. */
   scale?: number;
@@ -94,7 +106,18 @@ export interface LoraOptions {
 export interface NativeTrainer {
   forwardBackward(batch: TrainBatch, loss: TrainLoss, options?: { threads?: number }): Promise<Record<string, number>>;
   evaluate(batch: TrainBatch, what: 'logprobs' | 'head' | 'rewards' | 'logits' | 'entropy', options?: { threads?: number; adapters?: boolean }): Promise<Float32Array>;
-  step(options: { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number }): Promise<{ gradNorm: number; step: number }>;
+  /** clipNorm: the norm to clip by instead of this trainer's own (one clip over several trainers). */
+  step(options: { lr: number; beta1?: number; beta2?: number; eps?: number; weightDecay?: number; maxGradNorm?: number; clipNorm?: number }): Promise<{ gradNorm: number; step: number }>;
+  /** The norm of the gradients accumulated since the last step. */
+  gradNorm(): Promise<number>;
+  /**
+   * KV-cache decoding from the trainer's own weights (adapters merged; adapters: false decodes the
+   * frozen base of a LoRA trainer). packSeconds: time spent copying and packing the weights.
+   */
+  generate(
+    prompts: ReadonlyArray<Int32Array | readonly number[]>,
+    options?: NativeGenerateOptions & { adapters?: boolean },
+  ): Promise<NativeGenerateResult & { packSeconds: number }>;
   zeroGrad(): Promise<void>;
   state<P extends StatePart>(parts: P[]): Promise<Record<P, Float32Array> & { step: number }>;
   loadState(state: { weights?: Float32Array; lora?: Float32Array; head?: Float32Array; adamM?: Float32Array; adamV?: Float32Array; step?: number }): Promise<void>;
@@ -107,7 +130,7 @@ export interface Addon {
   createTrainer(
     config: EngineConfig,
     weights: Float32Array,
-    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number },
+    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[] },
   ): Promise<NativeTrainer>;
   scheduleLr(kind: 'constant' | 'linear' | 'cosine', baseLr: number, step: number, total: number, warmup: number, minRatio?: number): number;
   readonly hardwareThreads: number;

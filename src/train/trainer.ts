@@ -1,7 +1,7 @@
 // A model being trained: the native trainer (weights or LoRA adapters, optional scalar head, AdamW
 // state) plus what saving needs (config, tokenizer, where it came from).
-import { addon, type EngineConfig, type LoraOptions, type NativeTrainer, type TrainBatch, type TrainLoss } from '../native/binding.js';
-import { readCheckpoint, type Checkpoint } from '../model/load.js';
+import { addon, type EngineConfig, type LoraOptions, type NativeGenerateOptions, type NativeGenerateResult, type NativeTrainer, type TrainBatch, type TrainLoss } from '../native/binding.js';
+import { enginePieces, readCheckpoint, type Checkpoint } from '../model/load.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
 export interface TrainerOptions {
@@ -37,6 +37,7 @@ export class Trainer {
   static async fromModel(modelPath: string, options: TrainerOptions = {}): Promise<Trainer> {
     const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
     const native = await addon().createTrainer(ck.config, ck.weights.data, {
+      pieces: enginePieces(ck),
       ...(options.lora && { lora: options.lora }),
       ...(options.head && { head: options.head }),
       ...(options.headWeights && { headWeights: options.headWeights }),
@@ -54,8 +55,18 @@ export class Trainer {
     return this.native.evaluate(batch, what, { ...this.threadOption(), adapters });
   }
 
-  step(o: OptimizerSettings): Promise<{ gradNorm: number; step: number }> {
+  /** clipNorm: clip by this norm (of several trainers' gradients together) instead of this trainer's own. */
+  step(o: OptimizerSettings & { clipNorm?: number }): Promise<{ gradNorm: number; step: number }> {
     return this.native.step(o);
+  }
+
+  gradNorm(): Promise<number> {
+    return this.native.gradNorm();
+  }
+
+  /** Samples from the trainer's current weights (adapters: false, the frozen base of a LoRA trainer). */
+  generate(prompts: ReadonlyArray<readonly number[]>, options: Omit<NativeGenerateOptions, 'threads'> & { adapters?: boolean } = {}): Promise<NativeGenerateResult & { packSeconds: number }> {
+    return this.native.generate(prompts, { ...options, ...this.threadOption() });
   }
 
   dispose(): void {

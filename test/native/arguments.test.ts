@@ -193,7 +193,7 @@ describeWith([HF_656K], 'native addon: argument checks', () => {
 
     test('stop on a model created without pieces -> TypeError', () => {
       expect(() => gen(bare, ok, { stop: ['end'] })).toThrow(TypeError);
-      expect(() => gen(bare, ok, { bannedStrings: ['x'] })).toThrow('need the token pieces given to createModel()');
+      expect(() => gen(bare, ok, { bannedStrings: ['x'] })).toThrow('need the token pieces given at creation');
       // An empty list is no stop string at all.
       return expect(gen(bare, ok, { stop: [], maxNewTokens: 2 })).resolves.toBeDefined();
     });
