@@ -28,3 +28,15 @@ export type { StepReport } from './train/loop.js';
 export { saveHfCheckpoint } from './model/save.js';
 export { savePeftAdapter, loadPeftAdapter } from './model/peft.js';
 export type { TrainBatch, TrainLoss, LoraOptions } from './native/binding.js';
+// The main job: PPO, DPO and the whole pipeline; the stage shape; RL building blocks.
+export { alignWithRLCD, type AlignSummary } from './pipeline/align.js';
+export { alignFields, ALIGN_METHODS, type AlignOptions, type AlignConfig, type AlignMethod } from './config/align.js';
+export { runPpo, type PpoResult } from './pipeline/ppo.js';
+export { ppoFields, ppoDefaultsFor, type PpoOptions, type PpoConfig } from './config/ppo.js';
+export { runDpo, type DpoResult } from './pipeline/dpo.js';
+export { dpoFields, type DpoOptions, type DpoConfig } from './config/dpo.js';
+export type { StageEvent, StageHooks } from './pipeline/stage.js';
+export { gae, shapeRewards } from './rl/gae.js';
+export { whiten } from './rl/whiten.js';
+export { klPerToken, type KlEstimator } from './rl/kl.js';
+export { adaptiveKlController, fixedKlController, type KlController } from './rl/kl-controller.js';

@@ -8,6 +8,9 @@ import { simulateCommand } from './simulate.js';
 import { sftCommand } from './sft.js';
 import { evalPmCommand, trainPmCommand } from './preference-model.js';
 import { benchCommand } from './bench.js';
+import { ppoCommand } from './ppo.js';
+import { dpoCommand } from './dpo.js';
+import { alignCommand } from './align.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -23,6 +26,9 @@ program.addCommand(exportOnnxCommand().exitOverride());
 program.addCommand(sftCommand());
 program.addCommand(trainPmCommand());
 program.addCommand(evalPmCommand());
+program.addCommand(ppoCommand());
+program.addCommand(dpoCommand());
+program.addCommand(alignCommand());
 program.addCommand(benchCommand());
 
 try {

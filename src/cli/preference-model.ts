@@ -3,19 +3,16 @@ import { evalPmFields, trainPmFields } from '../config/preference-model.js';
 import { evaluatePreferenceModel, trainPreferenceModel, type Agreement } from '../pipeline/preference-model.js';
 import { stageCommand } from './command.js';
 import { progressBar } from './progress.js';
-import { stepReporter } from './train-report.js';
+import { eventReporter } from './train-report.js';
 
 const describe = (a: Agreement): string =>
   `accuracy ${(100 * a.accuracy).toFixed(1)}%, mean P(chosen) ${a.meanProb.toFixed(4)}, margin ${a.margin.toFixed(4)} (${a.pairs} pairs)`;
 
 export const trainPmCommand = () =>
   stageCommand('train-pm', 'Train a preference model (Bradley-Terry, scalar head on the last token) on preference pairs.', trainPmFields, async (cfg) => {
-    const report = stepReporter('train-pm', cfg.quiet);
+    const report = eventReporter('train-pm', cfg.quiet, ['loss', 'accuracy', 'lr', 'grad_norm', 'tokens_per_second']);
     try {
-      const r = await trainPreferenceModel(cfg, {
-        onStep: report.onStep,
-        onEval: (step, a) => process.stderr.write(`\ntrain-pm held-out at step ${step}: ${describe(a)}\n`),
-      });
+      const r = await trainPreferenceModel(cfg, { onEvent: report.onEvent });
       report.stop();
       const resumed = r.resumedFrom > 0 ? ` (resumed at step ${r.resumedFrom})` : '';
       process.stderr.write(`train-pm: ${r.trainPairs} training pairs, ${r.steps} steps${resumed}; model in ${r.out}\n`);

@@ -12,6 +12,11 @@ export interface PreferencePair {
   pChosen: number;
 }
 
+/** What the preference model reads for a response to a prompt (SPEC.md section 3); PPO scores rollouts the same way. */
+export function pmInput(prompt: string, response: string, suffix: string): string {
+  return `${prompt} ${response.trimEnd()}${suffix}`;
+}
+
 export function readPairs(file: string, suffix: string, hardLabels = false): PreferencePair[] {
   let text: string;
   try {
@@ -36,7 +41,7 @@ export function readPairs(file: string, suffix: string, hardLabels = false): Pre
       p = v.p_chosen;
     }
     if (typeof v.prompt === 'string') {
-      pairs.push({ chosen: `${v.prompt} ${v.chosen.trimEnd()}${suffix}`, rejected: `${v.prompt} ${v.rejected.trimEnd()}${suffix}`, pChosen: p });
+      pairs.push({ chosen: pmInput(v.prompt, v.chosen, suffix), rejected: pmInput(v.prompt, v.rejected, suffix), pChosen: p });
     } else {
       // HH: the dialogue already reads "...\n\nAssistant: response".
       pairs.push({ chosen: v.chosen.trimEnd() + suffix, rejected: v.rejected.trimEnd() + suffix, pChosen: p });

@@ -14,6 +14,8 @@ import type { MicroBatch, StepReport } from '../train/loop.js';
 import { trainResumably } from '../train/resumable-run.js';
 import { Trainer } from '../train/trainer.js';
 import { readPairs, type PreferencePair } from './preference-data.js';
+import { assertOutputLocation } from '../util/output-dir.js';
+import { checkHooks, type StageHooks } from './stage.js';
 
 interface EncodedPair {
   chosen: number[];
@@ -77,11 +79,18 @@ export interface TrainPmResult {
   reports: StepReport[];
 }
 
+/** onEval: the held-out agreement, every evalEvery steps and at the end (also sent as an event). */
 export async function trainPreferenceModel(
   options: TrainPmOptions,
-  hooks: { onStep?: (r: StepReport) => void; onEval?: (step: number, a: Agreement) => void } = {},
+  hooks: StageHooks & { onEval?: (step: number, a: Agreement) => void } = {},
 ): Promise<TrainPmResult> {
   const cfg = parseConfig(trainPmFields, options);
+  const { onEvent } = checkHooks(hooks);
+  assertOutputLocation(cfg.out, [cfg.model, cfg.pairs, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'train-pm');
+  const onEval = (step: number, a: Agreement): void => {
+    hooks.onEval?.(step, a);
+    onEvent?.({ stage: 'train-pm', step, total: step, metrics: {}, message: `held-out at step ${step}: accuracy ${(100 * a.accuracy).toFixed(1)}%, mean P(chosen) ${a.meanProb.toFixed(4)} (${a.pairs} pairs)` });
+  };
   const all = readPairs(cfg.pairs, cfg.suffix, cfg.hardLabels);
   const trainer = await Trainer.fromModel(cfg.model, {
     ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
@@ -115,17 +124,17 @@ export async function trainPreferenceModel(
     };
     let final: Agreement | undefined;
     const { resumedFrom, reports } = await trainResumably({
-      trainer, out: cfg.out, totalSteps, microBatches, optimizer: cfg, saveEvery: cfg.saveEvery,
+      stage: 'train-pm', trainer, out: cfg.out, totalSteps, microBatches, optimizer: cfg, saveEvery: cfg.saveEvery,
+      ...(onEvent && { onEvent }),
       identity: { stage: 'train-pm', model: path.resolve(cfg.model), pairs: path.resolve(cfg.pairs), n: encoded.length, ...hyper(cfg) },
       onStep: async (r) => {
-        hooks.onStep?.(r);
-        if (cfg.evalEvery > 0 && r.step % cfg.evalEvery === 0 && r.step < totalSteps && heldOut.length > 0 && hooks.onEval) {
-          hooks.onEval(r.step, await agreement(trainer, heldOut, cfg.microBatchSize));
+        if (cfg.evalEvery > 0 && r.step % cfg.evalEvery === 0 && r.step < totalSteps && heldOut.length > 0) {
+          onEval(r.step, await agreement(trainer, heldOut, cfg.microBatchSize));
         }
       },
       finish: async () => {
         final = heldOut.length > 0 ? await agreement(trainer, heldOut, cfg.microBatchSize) : undefined;
-        if (final) hooks.onEval?.(totalSteps, final);
+        if (final) onEval(totalSteps, final);
         return { stage: 'preference-model', suffix: cfg.suffix, steps: totalSteps, heldOut: final };
       },
     });

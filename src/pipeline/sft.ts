@@ -9,6 +9,8 @@ import { chunks, completionWeights, packBatch, shuffled } from '../train/batch.j
 import type { MicroBatch, StepReport } from '../train/loop.js';
 import { trainResumably } from '../train/resumable-run.js';
 import { Trainer } from '../train/trainer.js';
+import { assertOutputLocation } from '../util/output-dir.js';
+import { checkHooks, StepLog, type StageHooks } from './stage.js';
 
 export interface SftExample {
   ids: number[];
@@ -33,8 +35,10 @@ export function loadSftData(file: string): Array<{ prompt: string; completion: s
   });
 }
 
-export async function runSft(options: SftOptions, onStep?: (r: StepReport) => void): Promise<SftResult> {
+export async function runSft(options: SftOptions, hooks: StageHooks = {}): Promise<SftResult> {
   const cfg: SftConfig = parseConfig(sftFields, options);
+  const { onEvent } = checkHooks(hooks);
+  assertOutputLocation(cfg.out, [cfg.model, cfg.data, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'sft');
   const rows = loadSftData(cfg.data);
   if (rows.length === 0) throw new Error(`${cfg.data}: no examples`);
   const trainer = await Trainer.fromModel(cfg.model, {
@@ -67,12 +71,14 @@ export async function runSft(options: SftOptions, onStep?: (r: StepReport) => vo
       });
     };
     const { resumedFrom, reports } = await trainResumably({
-      trainer, out: cfg.out, totalSteps, microBatches, optimizer: cfg, saveEvery: cfg.saveEvery,
+      stage: 'sft', trainer, out: cfg.out, totalSteps, microBatches, optimizer: cfg, saveEvery: cfg.saveEvery,
       identity: { stage: 'sft', model: path.resolve(cfg.model), data: path.resolve(cfg.data), examples: examples.length, ...hyper(cfg) },
-      ...(onStep && { onStep }),
+      ...(onEvent && { onEvent }),
       finish: async () => ({ stage: 'sft', steps: totalSteps }),
     });
-    return { out: cfg.out, steps: totalSteps, resumedFrom, examples: examples.length, finalLoss: reports.at(-1)?.stats.loss ?? NaN, reports };
+    // A rerun of a finished run does no steps: its final loss is the logged one.
+    const finalLoss = reports.at(-1)?.stats.loss ?? (StepLog.open(path.join(cfg.out, 'metrics.jsonl'), totalSteps).read().at(-1)?.loss as number | undefined) ?? NaN;
+    return { out: cfg.out, steps: totalSteps, resumedFrom, examples: examples.length, finalLoss, reports };
   } finally {
     trainer.dispose();
   }

@@ -243,12 +243,13 @@ class Simulation {
  * Simulates preference pairs for `prompts` (their first `n`) and appends them to `options.out`,
  * skipping prompts that an earlier run with the same method, task and seed already finished.
  */
-export async function simulatePreferences(model: LanguageModel, prompts: readonly string[], options: SimulateOptions): Promise<SimulateSummary> {
-  if (!Array.isArray(prompts) || prompts.some((p) => typeof p !== 'string')) throw new TypeError('prompts must be an array of strings');
+export async function simulatePreferences(model: LanguageModel, userPrompts: readonly string[], options: SimulateOptions): Promise<SimulateSummary> {
+  if (!Array.isArray(userPrompts) || userPrompts.some((p) => typeof p !== 'string')) throw new TypeError('prompts must be an array of strings');
   const { onProgress, task: taskSpec, ...rest } = options ?? ({} as SimulateOptions);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
   const o = parseConfig(simulateFields, { ...rest, task: typeof taskSpec === 'object' && taskSpec !== null ? taskSpec.name : taskSpec });
   const task = resolveTask(typeof taskSpec === 'object' && taskSpec !== null ? taskSpec : o.task);
+  const prompts = task.normalizePrompt ? userPrompts.map(task.normalizePrompt) : userPrompts;
   const sim = new Simulation(model, task, o);
   const count = Math.min(o.n ?? prompts.length, prompts.length);
   const file = new PairFile(o.out, { method: o.method, task: task.name, seed: o.seed }, prompts);

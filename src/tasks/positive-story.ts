@@ -25,4 +25,7 @@ export const POSITIVE_STORY: Task = {
   responsePrefix: '',
   stopRule: STORY_SENTENCES_STOP,
   maxNewTokens: 48,
+  // Users write premises as sentences ('... named Sue.'); TinyStories tokenizers attach the space to
+  // the end of the previous token, so without one the model continues half a word.
+  normalizePrompt: (p) => p.trim() + ' ',
 };

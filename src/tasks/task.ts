@@ -29,6 +29,8 @@ export interface Task {
   readonly stopRule: StopRule;
   /** The task's default token budget (SPEC: 300), when the caller gives none. */
   readonly maxNewTokens?: number;
+  /** Puts a prompt as a user writes it into the form the model needs (e.g. a story premise gets its trailing space). */
+  readonly normalizePrompt?: (prompt: string) => string;
 }
 
 export const BUILTIN_TASKS: Readonly<Record<string, Task>> = {
@@ -37,6 +39,15 @@ export const BUILTIN_TASKS: Readonly<Record<string, Task>> = {
   outline: OUTLINE,
   'positive-story': POSITIVE_STORY,
 };
+
+/**
+ * What follows a response wherever the task's text is read whole (the preference model's input,
+ * context distillation's target): the next '\n\nHuman:' turn of a dialogue (SPEC.md section 3),
+ * nothing after a story.
+ */
+export function responseSuffix(task: Task): string {
+  return task.placement === 'append' ? '' : '\n\nHuman:';
+}
 
 /** Throws a RangeError naming the first inconsistency; returns the task for chaining. */
 export function checkTask(task: Task, where = task.name): Task {

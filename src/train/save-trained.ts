@@ -6,7 +6,8 @@ import { saveHfCheckpoint } from '../model/save.js';
 import { savePeftAdapter } from '../model/peft.js';
 import type { Trainer } from './trainer.js';
 
-export async function saveTrainedModel(dir: string, trainer: Trainer, info: Record<string, unknown>): Promise<void> {
+/** `keep`: entries of DIR that the swap must carry over besides checkpoint/ (e.g. metrics.jsonl). */
+export async function saveTrainedModel(dir: string, trainer: Trainer, info: Record<string, unknown>, keep: string[] = []): Promise<void> {
   const native = trainer.native;
   const hasHead = native.info.hasHead;
   const lora = trainer.options.lora;
@@ -27,7 +28,7 @@ export async function saveTrainedModel(dir: string, trainer: Trainer, info: Reco
     }),
     extraConfig: { num_labels: hasHead ? 1 : undefined, rlcd: { ...info, head: hasHead ? 'scalar' : undefined } },
     // The resumable trainer state lives in DIR/checkpoint: the swap must not drop it.
-    keep: ['checkpoint'],
+    keep: ['checkpoint', ...keep],
   });
   if (lora) {
     await savePeftAdapter(path.join(dir, 'adapter'), {

@@ -70,13 +70,19 @@ describeWith([LLAMA2C_260K, TOK512, VAL], 'rlcd sft (stories260K)', () => {
     await runSft({ ...opts, out: whole });
     const killed = path.join(tmp, 'sft-killed');
     await expect(
-      runSft({ ...opts, out: killed }, (r) => {
-        if (r.step === 4) throw new Error('simulated kill');
+      runSft({ ...opts, out: killed }, {
+        onEvent: (e) => {
+          if (e.step === 4) throw new Error('simulated kill');
+        },
       }),
     ).rejects.toThrow('simulated kill');
     const resumed = await runSft({ ...opts, out: killed });
     expect(resumed.resumedFrom).toBe(3);
     expect(fs.readFileSync(path.join(killed, 'model.safetensors'))).toEqual(fs.readFileSync(path.join(whole, 'model.safetensors')));
+    // metrics.jsonl keeps one line per step, and the resumed log equals the uninterrupted one
+    const steps = (dir: string) => fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(steps(killed).map((r) => r.step)).toEqual(steps(whole).map((r) => r.step));
+    expect(steps(killed).map((r) => r.loss)).toEqual(steps(whole).map((r) => r.loss));
   });
 
   test('LoRA: adapters in PEFT layout, merged model differs from the base only through them', async () => {
