@@ -150,8 +150,6 @@ class ForwardBackwardCall : public AsyncCall {
   ObjectiveStats stats_;
 };
 
-enum class EvalKind { Logprobs, Head, Rewards, Logits, Entropy };
-
 class EvaluateCall : public AsyncCall {
  public:
   EvaluateCall(Napi::Env env, TrainerPtr t, TrainBatch b, EvalKind kind, bool adapters, int threads)
@@ -162,28 +160,7 @@ class EvaluateCall : public AsyncCall {
     std::lock_guard<std::mutex> lock(t_->mutex);
     TrainableModel& m = *t_->model;
     m.set_threads(threads());
-    const int N = b_.rows(), T = b_.T, V = m.config().vocab_size;
-    const bool logits = kind_ == EvalKind::Logprobs || kind_ == EvalKind::Logits || kind_ == EvalKind::Entropy;
-    m.forward(b_, logits, adapters_);
-    switch (kind_) {
-      case EvalKind::Logprobs: {
-        auto tgt = next_tokens(b_);
-        out_.resize(N);
-        logprobs_forward(out_.data(), m.logits(), tgt.data(), N, V);
-        for (int r = 0; r < b_.B; r++) out_[(size_t)r * T + T - 1] = 0.0f;
-        break;
-      }
-      case EvalKind::Head: out_.assign(m.head(), m.head() + N); break;
-      case EvalKind::Rewards:
-        out_.resize(b_.B);
-        for (int r = 0; r < b_.B; r++) out_[r] = m.head()[(size_t)r * T + b_.lengths[r] - 1];
-        break;
-      case EvalKind::Logits: out_.assign(m.logits(), m.logits() + (size_t)N * V); break;
-      case EvalKind::Entropy:
-        out_.resize(N);
-        entropy_forward(out_.data(), m.logits(), N, V);
-        break;
-    }
+    out_ = evaluate(m, b_, kind_, adapters_);
   }
   Napi::Value result(Napi::Env env) override {
     auto a = Napi::Float32Array::New(env, out_.size());

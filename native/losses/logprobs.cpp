@@ -35,15 +35,21 @@ void logprobs_backward(float* dlogits, const float* logits, const int* targets, 
 
 namespace {
 
-// -sum p log p of softmax(row), given lse = logsumexp(row).
-double row_entropy(const float* row, int V, float lse) {
-  double h = 0.0;
-  for (int i = 0; i < V; i++) {
-    const double lp = row[i] - lse;
-    h -= std::exp(lp) * lp;
-  }
-  return h;
+// One pass of exp over a row: y = exp(row - max) in the thread's scratch; returns logsumexp and
+// 1 / sum(y), so p_i = y_i / sum and H = lse - sum_i p_i row_i (no log per element).
+struct RowExp {
+  const float* y;
+  float lse, inv_sum;
+};
+RowExp row_exp(const float* row, int V) {
+  thread_local std::vector<float> scratch;
+  if ((int)scratch.size() < V) scratch.resize(V);
+  const float mx = max_of(row, V);
+  const float sum = exp_shifted(scratch.data(), row, mx, V);
+  return {scratch.data(), mx + std::log(sum), 1.0f / sum};
 }
+
+float row_entropy(const RowExp& e, const float* row, int V) { return e.lse - e.inv_sum * dot(e.y, row, V); }
 
 }  // namespace
 
@@ -51,7 +57,17 @@ void entropy_forward(float* entropy, const float* logits, int N, int V) {
 #pragma omp for schedule(static)
   for (int n = 0; n < N; n++) {
     const float* row = logits + (long)n * V;
-    entropy[n] = (float)row_entropy(row, V, logsumexp(row, V));
+    entropy[n] = row_entropy(row_exp(row, V), row, V);
+  }
+}
+
+void logprobs_entropy_forward(float* logprobs, float* entropy, const float* logits, const int* targets, int N, int V) {
+#pragma omp for schedule(static)
+  for (int n = 0; n < N; n++) {
+    const float* row = logits + (long)n * V;
+    const RowExp e = row_exp(row, V);
+    logprobs[n] = row[targets[n]] - e.lse;
+    entropy[n] = row_entropy(e, row, V);
   }
 }
 
@@ -61,13 +77,11 @@ void entropy_backward(float* dlogits, const float* logits, const float* dentropy
     const float g = dentropy[n];
     if (g == 0.0f) continue;
     const float* row = logits + (long)n * V;
-    const float lse = logsumexp(row, V);
-    const double h = row_entropy(row, V, lse);
+    const RowExp e = row_exp(row, V);
+    const float h = row_entropy(e, row, V), shift = h - e.lse, scale = -g * e.inv_sum;
     float* d = dlogits + (long)n * V;
-    for (int i = 0; i < V; i++) {
-      const float lp = row[i] - lse;
-      d[i] += g * (-std::exp(lp) * (lp + (float)h));
-    }
+    // dH/dz_i = -p_i (log p_i + H) = -p_i (z_i - lse + H)
+    for (int i = 0; i < V; i++) d[i] += scale * e.y[i] * (row[i] + shift);
   }
 }
 

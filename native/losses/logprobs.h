@@ -16,6 +16,8 @@ void logprobs_backward(float* dlogits, const float* logits, const int* targets, 
 // Entropy of softmax(logits[n]) per row, and its gradient scaled by dentropy[n]:
 //   H = -sum p log p;   dH/dz_i = -p_i (log p_i + H)
 void entropy_forward(float* entropy, const float* logits, int N, int V);
+// Both from one exp pass per row (PPO's policy loss reads both).
+void logprobs_entropy_forward(float* logprobs, float* entropy, const float* logits, const int* targets, int N, int V);
 // dlogits (+=) dentropy[n] * dH/dz
 void entropy_backward(float* dlogits, const float* logits, const float* dentropy, int N, int V);
 

@@ -20,25 +20,60 @@ void require_size(const std::vector<float>& v, size_t n, const char* name) {
   RLCD_REQUIRE(v.size() == n, "loss.", name, " has ", v.size(), " entries; this batch needs ", n);
 }
 
+// Runs f on the model's thread team: the row kernels of losses/ are `omp for` loops that share
+// their rows out over the enclosing parallel region (without one they run on a single thread).
+template <typename F>
+void on_team(const TrainableModel& m, F f) {
+#pragma omp parallel num_threads(m.threads())
+  f();
+}
+
+// The batch with logits wanted only at the positions where `w` is non-zero (the rows a token loss
+// reads), and those positions. Never empty: an all-zero `w` keeps position 0 (weight 0).
+struct Selected {
+  TrainBatch batch;
+  std::vector<int>& rows() { return batch.logit_rows; }
+};
+Selected select_rows(const TrainBatch& b, const std::vector<float>& w) {
+  Selected s{b};
+  for (int n = 0; n < b.rows(); n++)
+    if (w[n] != 0.0f) s.batch.logit_rows.push_back(n);
+  if (s.batch.logit_rows.empty()) s.batch.logit_rows.push_back(0);
+  return s;
+}
+std::vector<float> pick(const std::vector<float>& v, const std::vector<int>& rows) {
+  std::vector<float> out(rows.size());
+  for (size_t i = 0; i < rows.size(); i++) out[i] = v[rows[i]];
+  return out;
+}
+std::vector<int> pick(const std::vector<int>& v, const std::vector<int>& rows) {
+  std::vector<int> out(rows.size());
+  for (size_t i = 0; i < rows.size(); i++) out[i] = v[rows[i]];
+  return out;
+}
+
 // The reward head read at each row's last token.
 float last_token(const float* per_token, const TrainBatch& b, int row) {
   return per_token[(size_t)row * b.T + b.lengths[row] - 1];
 }
 
 ObjectiveStats sft(TrainableModel& m, const TrainBatch& b, const LossSpec& loss, ObjectiveScratch& s) {
-  const int N = b.rows(), V = m.config().vocab_size;
-  m.forward(b, true);
-  auto tgt = next_tokens(b);
-  auto& lp = sized(s.logprobs, N);
-  auto& dlp = sized(s.dlogprobs, N);
-  auto& dlogits = sized(s.dlogits, (size_t)N * V);
-  logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
-  float l = cross_entropy_loss(dlp.data(), lp.data(), loss.weights.data(), N);
+  const int V = m.config().vocab_size;
+  Selected sel = select_rows(b, loss.weights);
+  const int R = (int)sel.rows().size();
+  m.forward(sel.batch, true);
+  auto tgt = pick(next_tokens(b), sel.rows());
+  auto w = pick(loss.weights, sel.rows());
+  auto& lp = sized(s.logprobs, R);
+  auto& dlp = sized(s.dlogprobs, R);
+  auto& dlogits = sized(s.dlogits, (size_t)R * V);
+  on_team(m, [&] { logprobs_forward(lp.data(), m.logits(), tgt.data(), R, V); });
+  float l = cross_entropy_loss(dlp.data(), lp.data(), w.data(), R);
   for (auto& g : dlp) g *= loss.scale;
-  logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
+  on_team(m, [&] { logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
   m.backward(dlogits.data(), nullptr);
   double tokens = 0;
-  for (float w : loss.weights) tokens += w;
+  for (float x : loss.weights) tokens += x;
   return {{"loss", l}, {"tokens", tokens}};
 }
 
@@ -61,30 +96,31 @@ ObjectiveStats preference(TrainableModel& m, const TrainBatch& b, const LossSpec
 
 // PPO's clipped policy loss, minus entropy_coef times the mean entropy of the masked tokens.
 ObjectiveStats policy(TrainableModel& m, const TrainBatch& b, const LossSpec& loss, ObjectiveScratch& s) {
-  const int N = b.rows(), V = m.config().vocab_size;
-  m.forward(b, true);
-  auto tgt = next_tokens(b);
-  auto& lp = sized(s.logprobs, N);
-  auto& dlp = sized(s.dlogprobs, N);
-  auto& dlogits = sized(s.dlogits, (size_t)N * V);
-  auto& ent = sized(s.entropy, N);
-  auto& dent = sized(s.dentropy, N);
-  logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
-  PolicyLossStats st = ppo_policy_loss(dlp.data(), lp.data(), loss.old_logprobs.data(), loss.advantages.data(),
-                                       loss.mask.data(), N, loss.cliprange);
+  const int V = m.config().vocab_size;
+  Selected sel = select_rows(b, loss.mask);
+  const int R = (int)sel.rows().size();
+  m.forward(sel.batch, true);
+  auto tgt = pick(next_tokens(b), sel.rows());
+  auto mask = pick(loss.mask, sel.rows()), old = pick(loss.old_logprobs, sel.rows()), adv = pick(loss.advantages, sel.rows());
+  auto& lp = sized(s.logprobs, R);
+  auto& dlp = sized(s.dlogprobs, R);
+  auto& dlogits = sized(s.dlogits, (size_t)R * V);
+  auto& ent = sized(s.entropy, R);
+  auto& dent = sized(s.dentropy, R);
+  on_team(m, [&] { logprobs_entropy_forward(lp.data(), ent.data(), m.logits(), tgt.data(), R, V); });
+  PolicyLossStats st = ppo_policy_loss(dlp.data(), lp.data(), old.data(), adv.data(), mask.data(), R, loss.cliprange);
   for (auto& g : dlp) g *= loss.scale;
-  logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
-  entropy_forward(ent.data(), m.logits(), N, V);
+  on_team(m, [&] { logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
   double count = 0, ent_mean = 0;
-  for (int n = 0; n < N; n++) {
-    count += loss.mask[n];
-    ent_mean += loss.mask[n] * ent[n];
+  for (int n = 0; n < R; n++) {
+    count += mask[n];
+    ent_mean += mask[n] * ent[n];
   }
   ent_mean = count > 0 ? ent_mean / count : 0;
   double total = st.loss;
   if (loss.entropy_coef != 0.0f && count > 0) {
-    for (int n = 0; n < N; n++) dent[n] = (float)(-loss.entropy_coef * loss.scale * loss.mask[n] / count);
-    entropy_backward(dlogits.data(), m.logits(), dent.data(), N, V);
+    for (int n = 0; n < R; n++) dent[n] = (float)(-loss.entropy_coef * loss.scale * mask[n] / count);
+    on_team(m, [&] { entropy_backward(dlogits.data(), m.logits(), dent.data(), R, V); });
     total -= loss.entropy_coef * ent_mean;
   }
   m.backward(dlogits.data(), nullptr);
@@ -112,31 +148,31 @@ ObjectiveStats value(TrainableModel& m, const TrainBatch& b, const LossSpec& los
 
 // DPO on summed response log-probs: rows 2i (chosen) and 2i + 1 (rejected) of the batch.
 ObjectiveStats dpo(TrainableModel& m, const TrainBatch& b, const LossSpec& loss, ObjectiveScratch& s) {
-  const int N = b.rows(), V = m.config().vocab_size, P = b.B / 2, T = b.T;
-  m.forward(b, true);
-  auto tgt = next_tokens(b);
-  auto& lp = sized(s.logprobs, N);
-  auto& dlp = sized(s.dlogprobs, N);
-  auto& dlogits = sized(s.dlogits, (size_t)N * V);
-  logprobs_forward(lp.data(), m.logits(), tgt.data(), N, V);
-  std::vector<float> sums(b.B, 0.0f), dc(P), dr(P);
-  for (int r = 0; r < b.B; r++) {
-    double acc = 0;
-    for (int t = 0; t < T; t++) acc += (double)loss.weights[(size_t)r * T + t] * lp[(size_t)r * T + t];
-    sums[r] = (float)acc;
-  }
-  std::vector<float> pc(P), pr(P);
+  const int V = m.config().vocab_size, P = b.B / 2, T = b.T;
+  Selected sel = select_rows(b, loss.weights);
+  const std::vector<int>& rows = sel.rows();
+  const int R = (int)rows.size();
+  m.forward(sel.batch, true);
+  auto tgt = pick(next_tokens(b), rows);
+  auto w = pick(loss.weights, rows);
+  auto& lp = sized(s.logprobs, R);
+  auto& dlp = sized(s.dlogprobs, R);
+  auto& dlogits = sized(s.dlogits, (size_t)R * V);
+  on_team(m, [&] { logprobs_forward(lp.data(), m.logits(), tgt.data(), R, V); });
+  std::vector<double> sums(b.B, 0.0);
+  for (int i = 0; i < R; i++) sums[rows[i] / T] += (double)w[i] * lp[i];
+  std::vector<float> pc(P), pr(P), dc(P), dr(P);
   for (int i = 0; i < P; i++) {
-    pc[i] = sums[2 * i];
-    pr[i] = sums[2 * i + 1];
+    pc[i] = (float)sums[2 * i];
+    pr[i] = (float)sums[2 * i + 1];
   }
   DpoStats st = dpo_loss(dc.data(), dr.data(), pc.data(), pr.data(), loss.ref_chosen.data(), loss.ref_rejected.data(),
                          loss.targets.data(), P, loss.beta, loss.dpo_kind);
-  for (int r = 0; r < b.B; r++) {
-    const float d = (r % 2 == 0 ? dc[r / 2] : dr[r / 2]) * loss.scale;
-    for (int t = 0; t < T; t++) dlp[(size_t)r * T + t] = d * loss.weights[(size_t)r * T + t];
+  for (int i = 0; i < R; i++) {
+    const int r = rows[i] / T;
+    dlp[i] = (r % 2 == 0 ? dc[r / 2] : dr[r / 2]) * loss.scale * w[i];
   }
-  logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), N, V);
+  on_team(m, [&] { logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
   m.backward(dlogits.data(), nullptr);
   return {{"loss", st.loss}, {"rewardChosen", st.reward_chosen}, {"rewardRejected", st.reward_rejected},
           {"accuracy", st.accuracy}, {"margin", st.margin}, {"logpChosen", st.logp_chosen},
@@ -194,6 +230,34 @@ ObjectiveStats forward_backward(TrainableModel& m, const TrainBatch& b, const Lo
     case LossKind::Dpo: return dpo(m, b, loss, s);
   }
   return {};
+}
+
+std::vector<float> evaluate(TrainableModel& m, const TrainBatch& b, EvalKind kind, bool adapters) {
+  const int N = b.rows(), T = b.T, V = m.config().vocab_size;
+  const bool logits = kind == EvalKind::Logprobs || kind == EvalKind::Logits || kind == EvalKind::Entropy;
+  RLCD_REQUIRE(logits || m.head_params().size() > 0, "this trainer has no head");
+  m.forward(b, logits, adapters);
+  std::vector<float> out;
+  switch (kind) {
+    case EvalKind::Logprobs: {
+      auto tgt = next_tokens(b);
+      out.resize(N);
+      on_team(m, [&] { logprobs_forward(out.data(), m.logits(), tgt.data(), N, V); });
+      for (int r = 0; r < b.B; r++) out[(size_t)r * T + T - 1] = 0.0f;
+      break;
+    }
+    case EvalKind::Head: out.assign(m.head(), m.head() + N); break;
+    case EvalKind::Rewards:
+      out.resize(b.B);
+      for (int r = 0; r < b.B; r++) out[r] = last_token(m.head(), b, r);
+      break;
+    case EvalKind::Logits: out.assign(m.logits(), m.logits() + (size_t)N * V); break;
+    case EvalKind::Entropy:
+      out.resize(N);
+      on_team(m, [&] { entropy_forward(out.data(), m.logits(), N, V); });
+      break;
+  }
+  return out;
 }
 
 }  // namespace rlcd

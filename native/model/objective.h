@@ -52,6 +52,18 @@ void check_loss(const LossSpec& loss, const TrainBatch& batch, bool has_head);
 ObjectiveStats forward_backward(TrainableModel& model, const TrainBatch& batch, const LossSpec& loss,
                                 ObjectiveScratch& scratch);
 
+// What evaluate() reads out of a forward pass without gradients.
+enum class EvalKind {
+  Logprobs,  // (B * T) log-prob of token t + 1 at position t; 0 at the last position
+  Head,      // (B * T) the scalar head at every position (values)
+  Rewards,   // (B) the head at each row's last token (preference-model scores)
+  Logits,    // (B * T * V)
+  Entropy,   // (B * T) entropy of the next-token distribution
+};
+
+// A forward pass (adapters off: the frozen base) and what `kind` asks for.
+std::vector<float> evaluate(TrainableModel& model, const TrainBatch& batch, EvalKind kind, bool adapters);
+
 // targets[n] = token n + 1 of the same row (0 past the end: those positions get zero weight).
 std::vector<int> next_tokens(const TrainBatch& batch);
 

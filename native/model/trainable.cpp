@@ -103,12 +103,16 @@ size_t TrainableModel::trainable_count() const {
   return n;
 }
 
-void TrainableModel::ensure(int B, int T, bool want_logits) {
+void TrainableModel::ensure(int B_in, int T_in, bool want_logits) {
+  (void)want_logits;
   const ModelConfig& c = cfg_;
+  // Buffers fit the largest B and T seen so far: batches of varying T (PPO's rollouts, each
+  // minibatch its own longest row) reuse them instead of reallocating every call.
+  const bool grow = B_in > cap_B_ || T_in > cap_T_ || layers_.empty();
+  const int B = std::max(B_in, cap_B_), T = std::max(T_in, cap_T_);
   const size_t N = (size_t)B * T;
   const size_t C = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), H = c.hidden_dim, QKV = QD + 2 * KVD;
-  const bool grow = (int)N > cap_rows_ || T > T_ || B > B_;
-  if (grow || layers_.empty()) {
+  if (grow) {
     layers_.clear();
     layers_.resize(c.n_layers);
     for (auto& la : layers_) {
@@ -143,9 +147,9 @@ void TrainableModel::ensure(int B, int T, bool want_logits) {
     dxa_.resize(N * std::max(1, lora_.cfg.rank));
     xa_scaled_.resize(N * std::max(1, lora_.cfg.rank));
     dscratch_.resize(std::max(C, QD) + 1);
-    cap_rows_ = (int)N;
+    cap_T_ = T;
+    cap_B_ = B;
   }
-  if (want_logits && logits_.size() < N * c.vocab_size) logits_.resize(N * c.vocab_size);
   size_t att_scratch = (size_t)(threads_ + 1) * causal_attention_scratch(T, c.head_dim);
   if (attn_scratch_.size() < att_scratch) attn_scratch_.resize(att_scratch);
 }
@@ -182,7 +186,17 @@ void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool ada
   for (int t : batch.tokens)
     RLCD_REQUIRE(t >= 0 && t < c.vocab_size, "token id ", t, " outside the vocabulary [0, ", c.vocab_size, ")");
   for (int len : batch.lengths) RLCD_REQUIRE(len >= 1 && len <= batch.T, "length ", len, " outside [1, T]");
+  for (size_t i = 0; i < batch.logit_rows.size(); i++)
+    RLCD_REQUIRE(batch.logit_rows[i] >= 0 && batch.logit_rows[i] < batch.rows() && (i == 0 || batch.logit_rows[i] > batch.logit_rows[i - 1]),
+                 "logit rows must be ascending positions in [0, B*T)");
   ensure(batch.B, batch.T, want_logits);
+  logit_rows_ = batch.logit_rows;
+  const size_t R = batch.logit_count();
+  if (want_logits && logits_.size() < R * c.vocab_size) logits_.resize(R * c.vocab_size);
+  if (!logit_rows_.empty() && lnf_rows_.size() < R * c.dim) {
+    lnf_rows_.resize(R * c.dim);
+    dlnf_rows_.resize(R * c.dim);
+  }
   B_ = batch.B;
   T_ = batch.T;
   have_logits_ = want_logits;
@@ -221,7 +235,14 @@ void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool ada
       linear(next, C, a.hidden.data(), H, p.layer(kWDown, l), nullptr, l, kLoraDown, H, C, adapters, true);
     }
     rmsnorm_forward(lnf_.data(), resid_out_.data(), p.get(kFinalNorm), N, C, c.rms_eps, rstdf_.data());
-    if (want_logits) linear_forward(logits_.data(), c.vocab_size, lnf_.data(), C, p.lm_head(), N, C, c.vocab_size, false);
+    if (want_logits && logit_rows_.empty()) {
+      linear_forward(logits_.data(), c.vocab_size, lnf_.data(), C, p.lm_head(), N, C, c.vocab_size, false);
+    } else if (want_logits) {
+      const int R = (int)logit_rows_.size();
+#pragma omp for schedule(static)
+      for (int i = 0; i < R; i++) std::memcpy(lnf_rows_.data() + (long)i * C, lnf_.data() + (long)logit_rows_[i] * C, sizeof(float) * C);
+      linear_forward(logits_.data(), c.vocab_size, lnf_rows_.data(), C, p.lm_head(), R, C, c.vocab_size, false);
+    }
     if (head_kind_ != HeadKind::None) {
       const float* w = head_params_.data();
 #pragma omp for schedule(static)
@@ -287,10 +308,22 @@ void TrainableModel::backward(const float* dlogits, const float* dhead) {
     // Head and LM head into d(lnf)
 #pragma omp for schedule(static)
     for (long i = 0; i < (long)N * C; i++) dlnf_.data()[i] = 0.0f;
-    if (dlogits) {
+    if (dlogits && logit_rows_.empty()) {
       linear_backward_input(dlnf_.data(), C, dlogits, c.vocab_size, p.lm_head(), N, C, c.vocab_size, true);
       float* dlm = base_grads ? (c.tied_embeddings ? G0(kTokEmb) : G0(kLmHead)) : nullptr;
       if (dlm) linear_backward_weight(dlm, dlogits, c.vocab_size, lnf_.data(), C, N, C, c.vocab_size);
+    } else if (dlogits) {
+      // Only the selected rows have logits: their d(lnf) is scattered back to its positions.
+      const int R = (int)logit_rows_.size();
+      linear_backward_input(dlnf_rows_.data(), C, dlogits, c.vocab_size, p.lm_head(), R, C, c.vocab_size, false);
+#pragma omp for schedule(static)
+      for (int i = 0; i < R; i++) {
+        float* d = dlnf_.data() + (long)logit_rows_[i] * C;
+        const float* src = dlnf_rows_.data() + (long)i * C;
+        for (int j = 0; j < C; j++) d[j] += src[j];
+      }
+      float* dlm = base_grads ? (c.tied_embeddings ? G0(kTokEmb) : G0(kLmHead)) : nullptr;
+      if (dlm) linear_backward_weight(dlm, dlogits, c.vocab_size, lnf_rows_.data(), C, R, C, c.vocab_size);
     }
     if (dhead && head_kind_ != HeadKind::None) {
       const float* w = head_params_.data();

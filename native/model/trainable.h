@@ -25,7 +25,11 @@ struct TrainBatch {
   int B = 0, T = 0;
   std::vector<int> tokens;   // (B, T), right-padded
   std::vector<int> lengths;  // (B) valid tokens per row, 1..T
+  // Positions (b * T + t, ascending) whose next-token logits are wanted; empty: all of them. A loss
+  // that reads a few positions (PPO and DPO read the response) skips the LM head elsewhere.
+  std::vector<int> logit_rows;
   int rows() const { return B * T; }
+  int logit_count() const { return logit_rows.empty() ? rows() : (int)logit_rows.size(); }
 };
 
 class TrainableModel {
@@ -40,12 +44,12 @@ class TrainableModel {
   void set_threads(int t) { threads_ = t; }
 
   // Forward pass. `adapters` = false runs the frozen base model (PPO's reference policy).
-  // Outputs: logits() (N, V) when want_logits; head() (N) when the model has a head.
+  // Outputs: logits() (batch.logit_count(), V) when want_logits; head() (N) when the model has a head.
   void forward(const TrainBatch& batch, bool want_logits, bool adapters = true);
   const float* logits() const { return logits_.data(); }
   const float* head() const { return head_out_.data(); }
 
-  // Backward pass from d(loss)/d(logits) (N, V) and/or d(loss)/d(head) (N); either may be null.
+  // Backward pass from d(loss)/d(logits) (logit_count, V) and/or d(loss)/d(head) (N); either may be null.
   // Gradients accumulate (+=) until step() or zero_grad().
   void backward(const float* dlogits, const float* dhead);
 
@@ -110,11 +114,11 @@ class TrainableModel {
   RopeTable rope_;
 
   // activations of the last forward pass
-  int B_ = 0, T_ = 0, cap_rows_ = 0;
+  int B_ = 0, T_ = 0, cap_T_ = 0, cap_B_ = 0;
   bool have_logits_ = false, used_adapters_ = true;
-  std::vector<int> tokens_, pos_, lengths_;
+  std::vector<int> tokens_, pos_, lengths_, logit_rows_;
   std::vector<LayerActs> layers_;
-  AlignedBuffer resid_out_, lnf_, rstdf_, logits_, head_out_;
+  AlignedBuffer resid_out_, lnf_, rstdf_, logits_, head_out_, lnf_rows_, dlnf_rows_;
   // backward scratch
   AlignedBuffer dres_, dmid_, dtmp_, dln_, dhidden_, dgate_up_, datt_, dqkv_, dlnf_, dxa_, xa_scaled_, attn_scratch_, dscratch_;
 };

@@ -21,6 +21,7 @@ export const ppoFields = {
   maxQueryLength: { schema: int(1, 1 << 16).default(192), arg: 'T', doc: 'Prompts longer than this many tokens are dropped and counted (paper: 192).' },
   temperature: { schema: num(0.01, 100).default(1), arg: 'X', doc: 'Rollout sampling temperature (paper: 1).' },
   topP: { schema: num(1e-6, 1).default(1), arg: 'P', doc: 'Rollout nucleus sampling (paper: 1).' },
+  ignoreEos: { schema: flag().default(false), doc: 'Never sample EOS: fixed-length rollouts (benchmarks).' },
   lr: { schema: num(0, 10).optional(), arg: 'X', doc: 'Peak learning rate, warmup then linear decay per PPO step (default by model size: 1e-4 under 20M parameters, else the paper\'s 1e-5).' },
   warmupSteps: { schema: int(0).default(5), arg: 'N', doc: 'PPO steps of linear learning-rate warmup (paper: 5).' },
   klCoef: { schema: num(0, 100).optional(), arg: 'BETA', doc: 'KL penalty coefficient (default by model size: 0.01 under 20M parameters, else 0.004; paper: 0.002-0.004).' },

@@ -92,7 +92,7 @@ function promptsOfStep(n: number, batch: number, seed: number, step: number): nu
 
 async function rollout(m: Models, cfg: PpoConfig, rule: Task['stopRule'], prompts: string[], promptIds: number[][], picks: number[], step: number, responseLength: number): Promise<{ rollouts: Rollout[]; packSeconds: number }> {
   const gen = await m.policy.generate(picks.map((i) => promptIds[i]!), {
-    maxNewTokens: responseLength, temperature: cfg.temperature, topP: cfg.topP, seed: streamBase(cfg.seed, step), stop: [...rule.stop],
+    maxNewTokens: responseLength, temperature: cfg.temperature, topP: cfg.topP, seed: streamBase(cfg.seed, step), stop: [...rule.stop], ignoreEos: cfg.ignoreEos,
   });
   const rollouts = picks.map((i, j) => makeRollout(m.policy.tokenizer, rule, i, prompts[i]!, promptIds[i]!, gen.ids[j]!, gen.finishReasons[j]!));
   return { rollouts, packSeconds: gen.packSeconds };
