@@ -1,8 +1,11 @@
 // The option tables that README.md and docs/*.md embed between `<!-- options:NAME -->` markers.
 
 /** The documents that carry option tables, relative to the package root. */
-export const DOC_FILES = ['README.md', 'docs/simulate.md'];
+export const DOC_FILES = ['README.md', 'docs/simulate.md', 'docs/align.md'];
+import { alignFields } from './align.js';
+import { dpoFields } from './dpo.js';
 import { generateFields } from './generate.js';
+import { ppoFields } from './ppo.js';
 import { evalPmFields, trainPmFields } from './preference-model.js';
 import { sftFields } from './sft.js';
 import { simulateFields } from './simulate.js';
@@ -14,6 +17,9 @@ export const docBlocks: Record<string, Fields> = {
   'train-pm': trainPmFields,
   'eval-pm': evalPmFields,
   simulate: simulateFields,
+  ppo: ppoFields,
+  dpo: dpoFields,
+  align: alignFields,
 };
 
 /** `text` with every marked block replaced by the current table. */
