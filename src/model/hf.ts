@@ -70,7 +70,15 @@ export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
   const EMB = 'model.embed_tokens.weight', HEAD = 'lm_head.weight';
   const hasEmb = shards.has(EMB), hasHead = shards.has(HEAD);
   if (!hasEmb && !hasHead) throw new ModelFormatError(dir, `has neither ${EMB} nor ${HEAD}`);
+  if (hfConfig.tie_word_embeddings === false && !(hasEmb && hasHead)) {
+    throw new ModelFormatError(configFile, `says tie_word_embeddings: false but the checkpoint has only ${hasEmb ? EMB : HEAD} (an untied model needs both)`);
+  }
   config.tiedEmbeddings = config.tiedEmbeddings || !(hasEmb && hasHead);
+  // Tensors of layers the config does not have mean the config is wrong, not that they are spare.
+  for (const name of shards.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m && Number(m[1]) >= config.nLayers) throw new ModelFormatError(configFile, `says num_hidden_layers = ${config.nLayers} but the checkpoint holds '${name}'`);
+  }
 
   const weights = new PackedWeights(config);
   const { dim: C, hiddenDim: H, vocabSize: V, nHeads, nKvHeads, headDim } = config;

@@ -57,3 +57,21 @@ export class PackedWeights {
     return v.subarray(l * per, (l + 1) * per);
   }
 }
+
+/**
+ * The first non-finite weight, named by tensor (and layer for stacked ones), or undefined when every
+ * weight is finite. A NaN in a checkpoint would otherwise flow silently into every output.
+ */
+export function firstNonFinite(w: PackedWeights): string | undefined {
+  for (const name of PARAM_NAMES) {
+    const v = w.view(name);
+    for (let i = 0; i < v.length; i++) {
+      if (Number.isFinite(v[i]!)) continue;
+      const stacked = !['tokEmb', 'finalNorm', 'lmHead'].includes(name);
+      const per = v.length / w.config.nLayers;
+      const where = stacked ? `${name} of layer ${Math.floor(i / per)}, element ${i % per}` : `${name}, element ${i}`;
+      return `${where} is ${v[i]}`;
+    }
+  }
+  return undefined;
+}

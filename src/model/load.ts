@@ -11,7 +11,7 @@ import { ModelFormatError } from '../errors/model-format-error.js';
 import { loadHfCheckpoint, readJsonFile } from './hf.js';
 import { engineConfigFromHf } from './hf-config.js';
 import { loadLlama2cCheckpoint } from './llama2c.js';
-import type { PackedWeights } from './layout.js';
+import { firstNonFinite, type PackedWeights } from './layout.js';
 import { LanguageModel } from './language-model.js';
 
 export interface LoadModelOptions {
@@ -106,6 +106,8 @@ export async function readCheckpoint(modelPath: string, options: { tokenizer?: s
   }
   const hf = format === 'hf' ? loadHfCheckpoint(modelPath) : undefined;
   const { config, weights } = hf ?? loadLlama2cCheckpoint(modelPath);
+  const bad = firstNonFinite(weights);
+  if (bad) throw new ModelFormatError(modelPath, `holds a non-finite weight: ${bad}`);
   const tokenizerPath = options.tokenizer ?? defaultTokenizer(modelPath, format);
   const tokenizer = await loadTokenizer(tokenizerPath, { bosId: config.bosId, eosId: config.eosId, vocabSize: config.vocabSize });
   return { format, config, weights, tokenizer, tokenizerPath, ...(hf && { hfConfig: hf.hfConfig }) };

@@ -101,7 +101,12 @@ export async function trainPreferenceModel(
   });
   try {
     const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
-    const encoded = shuffled(encodePairs(trainer.tokenizer, all, maxLen), cfg.seed);
+    const allEncoded = encodePairs(trainer.tokenizer, all, maxLen);
+    // A pair whose two inputs are the same tokens (identical texts, or equal after truncation) carries no preference.
+    const same = allEncoded.filter((p) => p.chosen.join() === p.rejected.join()).length;
+    if (same > 0) onEvent?.({ stage: 'train-pm', step: 0, total: 0, metrics: {}, message: `warning: ${same} pair(s) have identical chosen and rejected inputs (after truncation to ${maxLen} tokens) and are dropped` });
+    const encoded = shuffled(allEncoded.filter((p) => p.chosen.join() !== p.rejected.join()), cfg.seed);
+    if (encoded.length === 0) throw new RangeError(`${cfg.pairs}: every pair has identical chosen and rejected inputs`);
     const evalSize = cfg.evalSize ?? Math.min(500, Math.floor(encoded.length * 0.1));
     const heldOut = encoded.slice(0, evalSize);
     const train = encoded.slice(evalSize);
@@ -149,9 +154,14 @@ export function readScoreHead(dir: string, dim: number): Float32Array {
   const file = path.join(dir, 'model.safetensors');
   const st = new SafetensorsFile(file);
   if (!st.tensors.has('score.weight')) throw new ModelFormatError(dir, 'is not a preference model (no score.weight tensor; train one with rlcd train-pm)');
+  const shapeOf = (name: string): string => JSON.stringify(st.tensors.get(name)!.shape);
+  if (shapeOf('score.weight') !== JSON.stringify([1, dim])) throw new ModelFormatError(file, `tensor 'score.weight' has shape ${shapeOf('score.weight')}, a scalar head on hidden size ${dim} needs [1,${dim}]`);
+  if (st.tensors.has('score.bias') && shapeOf('score.bias') !== '[1]') throw new ModelFormatError(file, `tensor 'score.bias' has shape ${shapeOf('score.bias')}, expected [1]`);
   const head = new Float32Array(dim + 1);
   st.readInto('score.weight', head.subarray(0, dim));
   if (st.tensors.has('score.bias')) st.readInto('score.bias', head.subarray(dim));
+  const badAt = head.findIndex((x) => !Number.isFinite(x));
+  if (badAt >= 0) throw new ModelFormatError(file, `the score head holds a non-finite value (${badAt < dim ? `score.weight[0][${badAt}]` : 'score.bias'})`);
   return head;
 }
 

@@ -49,11 +49,19 @@ export async function runSft(options: SftOptions, hooks: StageHooks = {}): Promi
   });
   try {
     const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
-    const examples: SftExample[] = rows.map(({ prompt, completion }) => {
+    const encoded: SftExample[] = rows.map(({ prompt, completion }) => {
       const pair = tokenizePair(trainer.tokenizer, prompt, completion);
       const ids = [...pair.prompt, ...pair.continuation, ...(cfg.appendEos ? [trainer.config.eosId] : [])].slice(0, maxLen);
       return { ids, promptLength: Math.min(pair.prompt.length, ids.length) };
     });
+    // An example whose prompt fills max-length has no completion token to learn: say so, and never
+    // train on nothing (a loss of 0.0 would read like success).
+    const empty = encoded.flatMap((e, i) => (e.ids.length - Math.max(1, e.promptLength) <= 0 ? [i + 1] : []));
+    const examples = encoded.filter((e) => e.ids.length - Math.max(1, e.promptLength) > 0);
+    if (examples.length === 0) throw new RangeError(`${cfg.data}: no example keeps a completion token within --max-length ${maxLen} (the prompts fill it); raise --max-length or shorten the prompts`);
+    if (empty.length > 0) {
+      onEvent?.({ stage: 'sft', step: 0, total: 0, metrics: {}, message: `warning: ${empty.length} example(s) have no completion token within --max-length ${maxLen} and are skipped (example ${empty.slice(0, 10).join(', ')}${empty.length > 10 ? ', ...' : ''})` });
+    }
     const perEpoch = Math.ceil(examples.length / cfg.batchSize);
     const totalSteps = perEpoch * cfg.epochs;
     // Step s of epoch e takes batch s of that epoch's seeded shuffle: resuming needs no other state.
