@@ -77,6 +77,9 @@ export function simulateCommand(): Command {
       const summary = await simulatePreferences(model, prompts, { ...config, onProgress: (p) => bar.update(p) });
       bar.stop();
       process.stderr.write(formatSummary(summary) + '\n');
+      if (summary.pairs + summary.resumed === 0) {
+        throw new Error(`no pair was produced: every prompt was dropped (see ${summary.dropsFile})`);
+      }
     } finally {
       bar.stop();
       model.dispose();

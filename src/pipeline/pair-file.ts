@@ -4,6 +4,7 @@
 // with one write; a kill can leave a half line at the end, which the next run cuts off.
 import fs from 'node:fs';
 import type { Method } from '../config/simulate.js';
+import { atomicWriteFile } from '../util/atomic.js';
 
 /** What every record carries to tie it to a run: a rerun must match. */
 export interface RunKey {
@@ -37,6 +38,46 @@ export function dropsFileOf(out: string): string {
   return `${out}.dropped.jsonl`;
 }
 
+/** FILE.run.json: the model and sampling settings the records were made with (a resume must match). */
+export function settingsFileOf(out: string): string {
+  return `${out}.run.json`;
+}
+
+/** FILE.lock: held by the run writing FILE (its pid inside), so two runs never append the same records. */
+export function lockFileOf(out: string): string {
+  return `${out}.lock`;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Takes FILE.lock, or throws naming the live process that holds it (a stale lock of a killed run is taken over). */
+function takeLock(out: string): void {
+  const lock = lockFileOf(out);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = fs.openSync(lock, 'wx');
+      fs.writeSync(fd, String(process.pid));
+      fs.closeSync(fd);
+      return;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${out}: cannot create ${lock} (${(e as NodeJS.ErrnoException).code})`);
+      const holder = Number(fs.readFileSync(lock, 'utf8'));
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
+        throw new Error(`${out}: another rlcd simulate (pid ${holder}) is writing it; wait for it or use another --out`);
+      }
+      fs.rmSync(lock, { force: true }); // left by a killed run
+    }
+  }
+  throw new Error(`${out}: cannot take ${lock}`);
+}
+
 /** Reads the complete lines of a JSONL file, cutting a trailing partial line off the file itself. */
 function readComplete(file: string): Array<{ line: number; value: Record<string, unknown> }> {
   if (!fs.existsSync(file)) return [];
@@ -65,9 +106,20 @@ export class PairFile {
   readonly resumedPairs: number;
   readonly resumedDrops: number;
 
-  /** Opens (or creates) the output for a run; throws when existing records belong to another run or other prompts. */
-  constructor(readonly file: string, readonly key: RunKey, prompts: readonly string[]) {
+  /**
+   * Opens (or creates) the output for a run and locks it; throws when another run holds it, or when
+   * existing records belong to another run, other prompts, another model or other sampling settings.
+   * close() releases the lock.
+   */
+  constructor(readonly file: string, readonly key: RunKey, prompts: readonly string[], settings: Record<string, unknown> = {}) {
     this.dropsFile = dropsFileOf(file);
+    takeLock(file);
+    try {
+      this.checkSettings(settings);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
     const counts = [0, 0];
     [file, this.dropsFile].forEach((f, which) => {
       for (const { line, value } of readComplete(f)) {
@@ -87,6 +139,24 @@ export class PairFile {
       }
     });
     [this.resumedPairs, this.resumedDrops] = counts as [number, number];
+  }
+
+  private checkSettings(settings: Record<string, unknown>): void {
+    const file = settingsFileOf(this.file);
+    const hasRecords = fs.existsSync(this.file) && fs.statSync(this.file).size > 0;
+    if (fs.existsSync(file) && hasRecords) {
+      const saved = JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown>;
+      for (const k of new Set([...Object.keys(saved), ...Object.keys(settings)])) {
+        if (JSON.stringify(saved[k]) !== JSON.stringify(settings[k])) {
+          throw new Error(`${this.file}: its records were made with ${k} ${JSON.stringify(saved[k])}, this run has ${JSON.stringify(settings[k])}; use another --out to start a new file`);
+        }
+      }
+    }
+    atomicWriteFile(file, JSON.stringify(settings, null, 2) + '\n');
+  }
+
+  close(): void {
+    fs.rmSync(lockFileOf(this.file), { force: true });
   }
 
   /** Appends one batch of records (one write per file). */

@@ -6,6 +6,8 @@
 // (streamBase(seed, attempt) + 2 * index + slot). The native engine samples sequence b of a call from
 // stream seed + b, so consecutive prompts share one batched call; output does not depend on the batch
 // size or on where an earlier run was stopped.
+import fs from 'node:fs';
+import path from 'node:path';
 import { parseConfig } from '../config/schema.js';
 import { simulateFields, type Method, type SimulateConfig, type SimulateOptions } from '../config/simulate.js';
 import type { LanguageModel } from '../model/language-model.js';
@@ -252,7 +254,21 @@ export async function simulatePreferences(model: LanguageModel, userPrompts: rea
   const prompts = task.normalizePrompt ? userPrompts.map(task.normalizePrompt) : userPrompts;
   const sim = new Simulation(model, task, o);
   const count = Math.min(o.n ?? prompts.length, prompts.length);
-  const file = new PairFile(o.out, { method: o.method, task: task.name, seed: o.seed }, prompts);
+  // What decides the records besides (method, task, seed): a resume with another model or sampler would mix two runs.
+  const { n: _n, batchSize: _b, threads: _t, out: _o, method: _m, task: _k, seed: _s, ...sampling } = o;
+  const settings = { model: path.resolve(model.source), tokenizerVocab: model.tokenizer.vocabSize, ...sampling, maxNewTokens: sim.maxNewTokens };
+  fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
+  const file = new PairFile(o.out, { method: o.method, task: task.name, seed: o.seed }, prompts, settings);
+  try {
+    return await simulateInto(file, sim, task, o, prompts, count, onProgress);
+  } finally {
+    file.close();
+  }
+}
+
+async function simulateInto(
+  file: PairFile, sim: Simulation, task: Task, o: SimulateConfig, prompts: readonly string[], count: number, onProgress: SimulateOptions['onProgress'],
+): Promise<SimulateSummary> {
   const todo: number[] = [];
   for (let i = 0; i < count; i++) if (!file.finished.has(i)) todo.push(i);
 

@@ -3,7 +3,7 @@
 // signal, a crash or a silently wrong result. The regressions of the bad-input probe are here by name
 // (the LoRA rank heap crash, --out deleting the working directory, NaN weights, configs that disagree
 // with their tensors, examples and pairs that cannot train).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -169,6 +169,48 @@ describeWith([HF_656K, LLAMA2C_260K, TOK512], 'bad inputs (real models)', () => 
     await expect(loadModel(dir)).rejects.toThrow(message);
     counts.clearErrors++;
     expectCleanFailure(['generate', '--model', dir, '--prompt', 'x'], message);
+  });
+});
+
+describeWith([LLAMA2C_260K, TOK512], 'simulate output safety (stories260K)', () => {
+  const premises = () => {
+    const f = path.join(tmp, 'premises.jsonl');
+    fs.writeFileSync(f, Array.from({ length: 48 }, (_, i) => JSON.stringify({ prompt: `Once upon a time, there was a girl named Sue number ${i}.` })).join('\n') + '\n');
+    return f;
+  };
+  const sim = (out: string, ...extra: string[]) => ['simulate', '--task', 'positive-story', '--method', 'rlcd', '--model', LLAMA2C_260K, '--tokenizer', TOK512, '--prompts', premises(), '--out', out, ...extra];
+
+  test('a second run on the same --out is refused while the first writes; records are never doubled', async () => {
+    const out = path.join(tmp, 'locked', 'pairs.jsonl');
+    const first = spawn(process.execPath, [BIN, ...sim(out, '--max-new-tokens', '200')], { stdio: 'ignore' });
+    const done = new Promise<number | null>((resolve) => first.on('exit', resolve));
+    while (!fs.existsSync(`${out}.lock`)) await new Promise((r) => setTimeout(r, 10));
+    expectCleanFailure(sim(out, '--max-new-tokens', '200'), /another rlcd simulate \(pid \d+\) is writing it/);
+    expect(await done).toBe(0);
+    const indices = fs.readFileSync(out, 'utf8').trim().split('\n').map((l) => JSON.parse(l).index as number);
+    const drops = fs.existsSync(`${out}.dropped.jsonl`) ? fs.readFileSync(`${out}.dropped.jsonl`, 'utf8').trim().split('\n').filter(Boolean).length : 0;
+    expect(new Set(indices).size).toBe(indices.length);
+    expect(indices.length + drops).toBe(48);
+    expect(fs.existsSync(`${out}.lock`)).toBe(false);
+  }, 60_000);
+
+  test('resuming with other sampling settings is refused, naming the setting', () => {
+    const out = path.join(tmp, 'settings', 'pairs.jsonl'); // a missing folder is created
+    const r = rlcd(sim(out, '--n', '4', '--max-new-tokens', '16'));
+    expect(r.status).toBe(0);
+    expectCleanFailure(sim(out, '--n', '8', '--max-new-tokens', '16', '--temperature', '0.7'), /made with temperature 1, this run has 0\.7/);
+  });
+
+  test('a run in which every prompt is dropped fails', () => {
+    const f = path.join(tmp, 'dialogues.jsonl');
+    fs.writeFileSync(f, JSON.stringify({ prompt: 'no assistant turn here' }) + '\n');
+    // The run's summary comes first, then the error as the last line.
+    counts.inputs++;
+    const r = rlcd(['simulate', '--task', 'harmless', '--method', 'rlcd', '--model', LLAMA2C_260K, '--tokenizer', TOK512, '--prompts', f, '--out', path.join(tmp, 'none.jsonl')]);
+    expect(r.signal).toBeNull();
+    expect(r.status).not.toBe(0);
+    expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^rlcd: no pair was produced: every prompt was dropped/);
+    counts.clearErrors++;
   });
 });
 
