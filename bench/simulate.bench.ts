@@ -33,7 +33,7 @@ const threads = Number(values.threads);
 const newTokens = Number(values['new-tokens']);
 const batches = values.batches!.split(',').map(Number);
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rlcd-bench-sim-'));
-exportOnnx(values.model!, path.join(dir, 'onnx'));
+await exportOnnx(values.model!, path.join(dir, 'onnx'));
 const models: Record<'native' | 'onnx', LanguageModel> = {
   native: await loadModel(values.model!),
   onnx: await loadModel(path.join(dir, 'onnx'), { onnx: { threads } }),

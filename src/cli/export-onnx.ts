@@ -9,8 +9,8 @@ export function exportOnnxCommand(): Command {
     .requiredOption('--model <PATH>', 'Model: a Hugging Face directory or a llama2.c .bin file.')
     .requiredOption('--out <DIR>', 'Output directory (created if needed).')
     .option('--tokenizer <PATH>', 'Tokenizer to copy (default: the model\'s own; a llama2.c model needs e.g. tok512.bin).')
-    .action((opts: { model: string; out: string; tokenizer?: string }) => {
-      const r = exportOnnx(opts.model, opts.out, opts.tokenizer !== undefined ? { tokenizer: opts.tokenizer } : {});
+    .action(async (opts: { model: string; out: string; tokenizer?: string }) => {
+      const r = await exportOnnx(opts.model, opts.out, opts.tokenizer !== undefined ? { tokenizer: opts.tokenizer } : {});
       const c = r.config;
       process.stdout.write(
         `wrote ${r.files.map((f) => `${r.dir}/${f}`).join(', ')}\n` +

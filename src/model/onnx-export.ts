@@ -21,6 +21,8 @@ import { loadLlama2cCheckpoint } from './llama2c.js';
 import { checkpointFormat } from './load.js';
 import type { PackedWeights } from './layout.js';
 import { DataType, graph, model, node, tensor, valueInfo, type AttrValue, type ExternalLocation, type Message } from './onnx-proto.js';
+import { replaceDirAtomically, writeAll } from '../util/atomic.js';
+import { assertOutputLocation } from '../util/output-dir.js';
 
 export const ONNX_OPSET = 17;
 /** Large negative score for masked attention: finite, so a row with every key masked (a left pad) stays NaN-free. */
@@ -203,7 +205,7 @@ function exportedConfig(c: EngineConfig, source: Record<string, unknown> | undef
     num_key_value_heads: c.nKvHeads, vocab_size: c.vocabSize, max_position_embeddings: c.maxSeqLen, rms_norm_eps: c.rmsEps,
     rope_theta: c.ropeTheta, tie_word_embeddings: c.tiedEmbeddings, bos_token_id: c.bosId, eos_token_id: c.eosId,
   };
-  return { ...base, tie_word_embeddings: c.tiedEmbeddings, rlcd_onnx_export: { opset: ONNX_OPSET, rope: c.ropeStyle === 'interleaved' ? 'rotate-half (wq/wk rows permuted from interleaved)' : 'rotate-half' } };
+  return { ...base, tie_word_embeddings: c.tiedEmbeddings, rlcd: { stage: 'export-onnx' }, rlcd_onnx_export: { opset: ONNX_OPSET, rope: c.ropeStyle === 'interleaved' ? 'rotate-half (wq/wk rows permuted from interleaved)' : 'rotate-half' } };
 }
 
 /** The tokenizer files to copy: [source, name in the output directory]. */
@@ -226,8 +228,13 @@ function tokenizerFiles(modelPath: string, format: 'hf' | 'llama2c', tokenizer: 
   return found;
 }
 
-/** Writes DIR/model.onnx (+ model.onnx.data for large models), config.json and the tokenizer. */
-export function exportOnnx(modelPath: string, outDir: string, options: ExportOnnxOptions = {}): ExportOnnxResult {
+/**
+ * Writes DIR/model.onnx (+ model.onnx.data for large models), config.json and the tokenizer. The
+ * directory is built aside and swapped in whole (replaceDirAtomically): a kill or a full disk leaves
+ * the previous export, never a truncated model.onnx or a stale tokenizer of another model.
+ */
+export async function exportOnnx(modelPath: string, outDir: string, options: ExportOnnxOptions = {}): Promise<ExportOnnxResult> {
+  assertOutputLocation(outDir, [modelPath, ...(options.tokenizer ? [options.tokenizer] : [])], 'export-onnx');
   const format = checkpointFormat(modelPath);
   if (format === 'onnx') throw new ModelFormatError(modelPath, 'is already an ONNX model');
   const loaded = format === 'hf' ? loadHfCheckpoint(modelPath) : { ...loadLlama2cCheckpoint(modelPath), hfConfig: undefined };
@@ -236,46 +243,47 @@ export function exportOnnx(modelPath: string, outDir: string, options: ExportOnn
   const g = buildLlamaGraph(config, loaded.weights);
   const { inputs, outputs } = signature(config);
 
-  fs.mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
   const threshold = options.externalDataThreshold ?? 2 ** 30;
   const totalBytes = g.weights.reduce((n, t) => n + t.bytes.length, 0);
   const external = totalBytes > threshold;
   const dataName = 'model.onnx.data';
-  let dataFd: number | undefined;
-  let offset = 0;
-  if (external) {
-    dataFd = fs.openSync(path.join(outDir, dataName), 'w');
-    files.push(dataName);
-  }
-  try {
-    const initializers = g.weights.map((t) => {
-      if (dataFd === undefined || t.bytes.length < 1024) return tensor(t.name, t.type, t.dims, t.bytes);
-      const aligned = Math.ceil(offset / 4096) * 4096;  // page-aligned, so onnxruntime can mmap
-      fs.writeSync(dataFd, t.bytes, 0, t.bytes.length, aligned);
-      const loc: ExternalLocation = { location: dataName, offset: aligned, length: t.bytes.length };
-      offset = aligned + t.bytes.length;
-      return tensor(t.name, t.type, t.dims, loc);
-    });
-    const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-    const proto = model(graph('rlcd_llama', g.nodes, initializers, inputs, outputs), ONNX_OPSET, { name: 'rlcd', version }, {
-      source: path.resolve(modelPath),
-    });
-    const fd = fs.openSync(path.join(outDir, 'model.onnx'), 'w');
-    try {
-      for (const chunk of proto.chunks) fs.writeSync(fd, chunk);
-    } finally {
-      fs.closeSync(fd);
+  await replaceDirAtomically(outDir, (tmp) => {
+    let dataFd: number | undefined;
+    let offset = 0;
+    if (external) {
+      dataFd = fs.openSync(path.join(tmp, dataName), 'w');
+      files.push(dataName);
     }
-    files.unshift('model.onnx');
-  } finally {
-    if (dataFd !== undefined) fs.closeSync(dataFd);
-  }
-  fs.writeFileSync(path.join(outDir, 'config.json'), JSON.stringify(exportedConfig(config, loaded.hfConfig), null, 2) + '\n');
-  files.push('config.json');
-  for (const [from, name] of copies) {
-    fs.copyFileSync(from, path.join(outDir, name));
-    files.push(name);
-  }
+    try {
+      const initializers = g.weights.map((t) => {
+        if (dataFd === undefined || t.bytes.length < 1024) return tensor(t.name, t.type, t.dims, t.bytes);
+        const aligned = Math.ceil(offset / 4096) * 4096;  // page-aligned, so onnxruntime can mmap
+        fs.writeSync(dataFd, t.bytes, 0, t.bytes.length, aligned);
+        const loc: ExternalLocation = { location: dataName, offset: aligned, length: t.bytes.length };
+        offset = aligned + t.bytes.length;
+        return tensor(t.name, t.type, t.dims, loc);
+      });
+      const version = (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
+      const proto = model(graph('rlcd_llama', g.nodes, initializers, inputs, outputs), ONNX_OPSET, { name: 'rlcd', version }, {
+        source: path.resolve(modelPath),
+      });
+      const fd = fs.openSync(path.join(tmp, 'model.onnx'), 'w');
+      try {
+        for (const chunk of proto.chunks) writeAll(fd, chunk);
+      } finally {
+        fs.closeSync(fd);
+      }
+      files.unshift('model.onnx');
+    } finally {
+      if (dataFd !== undefined) fs.closeSync(dataFd);
+    }
+    fs.writeFileSync(path.join(tmp, 'config.json'), JSON.stringify(exportedConfig(config, loaded.hfConfig), null, 2) + '\n');
+    files.push('config.json');
+    for (const [from, name] of copies) {
+      fs.copyFileSync(from, path.join(tmp, name));
+      files.push(name);
+    }
+  });
   return { dir: outDir, files, config };
 }
