@@ -30,8 +30,35 @@ export function flagName(key: string): string {
   return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
 }
 
+/** Schemas made by int()/num()/flag(): the library takes them as numbers/booleans, the CLI as strings. */
+const NUMERIC = new WeakSet<z.ZodType>();
+const BOOLEAN = new WeakSet<z.ZodType>();
+
+function unwrap(schema: z.ZodType): z.ZodType {
+  let s = schema as z.ZodType & { def?: { innerType?: z.ZodType; in?: z.ZodType } };
+  for (let i = 0; i < 8; i++) {
+    const inner = s.def?.innerType ?? s.def?.in;
+    if (!inner || NUMERIC.has(s) || BOOLEAN.has(s)) break;
+    s = inner as typeof s;
+  }
+  return s;
+}
+
 /** Validates `input` against the fields; the error lists every bad field in one line each. */
 export function parseConfig<F extends Fields>(fields: F, input: unknown, style: 'library' | 'cli' = 'library'): ConfigOf<F> {
+  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
+    throw new TypeError(`options must be an object, got ${Array.isArray(input) ? 'an array' : typeof input}`);
+  }
+  if (style === 'library' && input) {
+    // Library callers pass numbers and booleans; a string there is a bug in the caller, not input to coerce.
+    for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+      const spec = fields[key];
+      if (!spec || typeof value !== 'string') continue;
+      const inner = unwrap(spec.schema);
+      if (NUMERIC.has(inner)) throw new TypeError(`${key} must be a number, got the string ${JSON.stringify(value)}`);
+      if (BOOLEAN.has(inner)) throw new TypeError(`${key} must be a boolean, got the string ${JSON.stringify(value)}`);
+    }
+  }
   const result = objectSchema(fields).safeParse(input ?? {});
   if (result.success) return result.data as ConfigOf<F>;
   const lines = result.error.issues.map((issue) => {
@@ -53,6 +80,10 @@ export function addFlags(command: Command, fields: Fields): Command {
     const option = new Option(spec.arg ? `${flag} <${spec.arg}>` : flag, spec.doc);
     if (spec.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     command.addOption(option);
+    // A switch that defaults to on needs a way off: --no-append-eos.
+    if (!spec.arg && spec.schema instanceof z.ZodDefault && (spec.schema as z.ZodDefault).def.defaultValue === true) {
+      command.addOption(new Option(`--no-${flag.slice(2)}`, `Turn ${flag} off.`));
+    }
   }
   return command;
 }
@@ -68,6 +99,12 @@ export function describeFields(fields: Fields): string {
 }
 
 // Schemas that accept the strings commander hands over as well as numbers from the library.
-export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
-export const num = (min: number, max = Number.MAX_VALUE) => z.coerce.number().min(min).max(max);
-export const flag = () => z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]);
+// An empty string is not 0 (`--max-new-tokens ''`): it fails as "not a number".
+const numberFromString = (v: unknown): unknown => (typeof v === 'string' ? (v.trim() === '' ? NaN : Number(v)) : v);
+const marked = <S extends z.ZodType>(set: WeakSet<z.ZodType>, s: S): S => {
+  set.add(s);
+  return s;
+};
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => marked(NUMERIC, z.preprocess(numberFromString, z.number().int().min(min).max(max)));
+export const num = (min: number, max = Number.MAX_VALUE) => marked(NUMERIC, z.preprocess(numberFromString, z.number().min(min).max(max)));
+export const flag = () => marked(BOOLEAN, z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]));

@@ -4,6 +4,8 @@ import { flag, int, num } from './schema.js';
 
 export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
+const DEFAULT_LORA_TARGETS = ['q_proj', 'v_proj'] as const;
+
 export const optimizerFields = {
   weightDecay: { schema: num(0, 10).default(0), arg: 'W', doc: 'AdamW decoupled weight decay.' },
   beta1: { schema: num(0, 0.999999).default(0.9), arg: 'B1', doc: 'AdamW beta1.' },
@@ -16,9 +18,9 @@ export const optimizerFields = {
 
 export const loraFields = {
   loraRank: { schema: int(0, 4096).default(0), arg: 'R', doc: 'LoRA rank; 0 trains every weight (full fine-tuning).' },
-  loraAlpha: { schema: num(0).optional(), arg: 'A', doc: 'LoRA alpha (default: 2 x rank); adapters scale by alpha / rank.' },
+  loraAlpha: { schema: num(0).refine((a) => a > 0, 'must be > 0 (0 would switch the adapters off)').optional(), arg: 'A', doc: 'LoRA alpha (default: 2 x rank); adapters scale by alpha / rank.' },
   loraTargets: {
-    schema: z.array(z.enum(LORA_TARGETS)).default(['q_proj', 'v_proj']), arg: 'MODULE', repeatable: true,
+    schema: z.array(z.enum(LORA_TARGETS)).default([...DEFAULT_LORA_TARGETS]), arg: 'MODULE', repeatable: true,
     doc: `Modules that get adapters (repeatable): ${LORA_TARGETS.join(', ')}.`,
   },
 };
@@ -29,3 +31,12 @@ export const runFields = {
   threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
   quiet: { schema: flag().default(false), doc: 'No progress bar.' },
 };
+
+/** LoRA options only mean something with a rank: given without one they would be ignored silently. */
+export function checkLoraOptions(input: unknown): void {
+  const o = (input ?? {}) as { loraRank?: unknown; loraAlpha?: unknown; loraTargets?: unknown };
+  const targetsGiven = o.loraTargets !== undefined && JSON.stringify(o.loraTargets) !== JSON.stringify(DEFAULT_LORA_TARGETS);
+  if ((o.loraRank === undefined || Number(o.loraRank) === 0) && (o.loraAlpha !== undefined || targetsGiven)) {
+    throw new RangeError(`${o.loraAlpha !== undefined ? 'loraAlpha' : 'loraTargets'} (--lora-${o.loraAlpha !== undefined ? 'alpha' : 'targets'}) needs loraRank (--lora-rank) > 0`);
+  }
+}

@@ -38,6 +38,7 @@ export class LanguageModel {
   async generate(prompts: string | readonly string[], options: GenerateOptions = {}): Promise<Completion[]> {
     const list = typeof prompts === 'string' ? [prompts] : prompts;
     if (!Array.isArray(list) || list.some((p) => typeof p !== 'string')) throw new TypeError('prompts must be a string or an array of strings');
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object (see generateFields)');
     const { onProgress, ...rest } = options;
     if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
     const o = parseConfig(generateFields, rest);

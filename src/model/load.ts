@@ -58,8 +58,14 @@ function hasSafetensors(dir: string): boolean {
   return ['model.safetensors', 'model.safetensors.index.json'].some((f) => fs.existsSync(path.join(dir, f)));
 }
 
+const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx'];
+
 export async function loadModel(modelPath: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
   if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('modelPath must be a non-empty string');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx? }');
+  const unknown = Object.keys(options).filter((k) => !LOAD_OPTIONS.includes(k));
+  if (unknown.length > 0) throw new RangeError(`unknown option(s): ${unknown.join(', ')} (loadModel takes ${LOAD_OPTIONS.join(', ')})`);
+  if (options.tokenizer !== undefined && (typeof options.tokenizer !== 'string' || options.tokenizer === '')) throw new TypeError('options.tokenizer must be a non-empty string');
   if (options.backend !== undefined && options.backend !== 'native' && options.backend !== 'onnx') {
     throw new RangeError(`backend must be 'native' or 'onnx', got ${JSON.stringify(options.backend)}`);
   }

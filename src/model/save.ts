@@ -225,6 +225,10 @@ function copyTokenizer(from: string, dir: string, config: EngineConfig): void {
 
 /** Writes `dir` as a Hugging Face checkpoint of the model; see SaveHfOptions. */
 export async function saveHfCheckpoint(dir: string, o: SaveHfOptions): Promise<void> {
+  if (typeof dir !== 'string' || dir === '') throw new TypeError('dir must be a non-empty string');
+  if (o === null || typeof o !== 'object') throw new TypeError('options must be an object { config, weights, ... }');
+  if (o.config === null || typeof o.config !== 'object') throw new TypeError('options.config must be an engine config object');
+  if (!(o.weights instanceof Float32Array)) throw new TypeError('options.weights must be a Float32Array');
   // Everything that can fail on bad arguments fails before the directory is touched.
   const configJson = buildHfConfig(o.config, o, path.join(dir, 'config.json'));
   const tensors = hfTensors(o.config, o.weights, dir);

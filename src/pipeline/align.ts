@@ -32,13 +32,25 @@ export interface AlignSummary {
 const CONFIG_FILE = 'align-config.json';
 const SUMMARY_FILE = 'summary.json';
 
-/** --set STAGE.KEY=VALUE entries into the nested stage objects (values stay strings: each stage's schema coerces them). */
+/** A --set value as the stage's library schema takes it: numbers, booleans and JSON arrays parsed, the rest a string. */
+function cliValue(v: string): unknown {
+  if (/^(-?\d+(\.\d*)?([eE][-+]?\d+)?|true|false|\[.*\])$/s.test(v.trim())) {
+    try {
+      return JSON.parse(v);
+    } catch {
+      return v;
+    }
+  }
+  return v;
+}
+
+/** --set STAGE.KEY=VALUE entries into the nested stage objects, validated later by each stage's own schema. */
 function applySets(cfg: AlignConfig): AlignConfig {
   const out = { ...cfg, simulate: { ...cfg.simulate }, pm: { ...cfg.pm }, ppo: { ...cfg.ppo }, dpo: { ...cfg.dpo }, sft: { ...cfg.sft } };
   for (const entry of cfg.set) {
     const m = /^([a-z]+)\.([A-Za-z0-9]+)=(.*)$/s.exec(entry);
     if (!m || !(ALIGN_STAGES as readonly string[]).includes(m[1]!)) throw new RangeError(`--set ${entry}: expected STAGE.KEY=VALUE with STAGE one of ${ALIGN_STAGES.join(', ')}`);
-    (out[m[1] as (typeof ALIGN_STAGES)[number]] as Record<string, unknown>)[m[2]!] = m[3];
+    (out[m[1] as (typeof ALIGN_STAGES)[number]] as Record<string, unknown>)[m[2]!] = cliValue(m[3]!);
   }
   return { ...out, set: [] };
 }

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dpoFields, type DpoConfig, type DpoOptions } from '../config/dpo.js';
 import { parseConfig } from '../config/schema.js';
+import { checkLoraOptions } from '../config/train-common.js';
 import { tokenizePair } from '../model/tokenize-pair.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
 import type { MicroBatch } from '../train/loop.js';
@@ -90,6 +91,7 @@ const METRIC_NAMES: Record<string, string> = {
 };
 
 export async function runDpo(options: DpoOptions, hooks: StageHooks = {}): Promise<DpoResult> {
+  checkLoraOptions(options);
   const cfg: DpoConfig = parseConfig(dpoFields, options);
   const { onEvent } = checkHooks(hooks);
   assertOutputLocation(cfg.out, [cfg.model, cfg.pairs, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'dpo');

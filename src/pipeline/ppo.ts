@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ppoDefaultsFor, ppoFields, type PpoConfig, type PpoOptions } from '../config/ppo.js';
 import { parseConfig } from '../config/schema.js';
+import { checkLoraOptions } from '../config/train-common.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
 import { addon } from '../native/binding.js';
 import { gae, shapeRewards } from '../rl/gae.js';
@@ -214,6 +215,7 @@ function identity(cfg: PpoConfig, lr: number, klCoef: number): Record<string, un
 }
 
 export async function runPpo(options: PpoOptions, hooks: StageHooks = {}): Promise<PpoResult> {
+  checkLoraOptions(options);
   const cfg = parseConfig(ppoFields, options);
   const { onEvent } = checkHooks(hooks);
   assertOutputLocation(cfg.out, [cfg.policy, cfg.reward, cfg.prompts], 'ppo');

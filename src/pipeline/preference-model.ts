@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../config/schema.js';
+import { checkLoraOptions } from '../config/train-common.js';
 import { evalPmFields, trainPmFields, type EvalPmOptions, type TrainPmOptions } from '../config/preference-model.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
 import { SafetensorsFile } from '../model/safetensors.js';
@@ -84,6 +85,7 @@ export async function trainPreferenceModel(
   options: TrainPmOptions,
   hooks: StageHooks & { onEval?: (step: number, a: Agreement) => void } = {},
 ): Promise<TrainPmResult> {
+  checkLoraOptions(options);
   const cfg = parseConfig(trainPmFields, options);
   const { onEvent } = checkHooks(hooks);
   assertOutputLocation(cfg.out, [cfg.model, cfg.pairs, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'train-pm');

@@ -2,6 +2,7 @@
 // RLCD's (p, o+) pairs this is the paper's context-distillation baseline.
 import path from 'node:path';
 import { parseConfig } from '../config/schema.js';
+import { checkLoraOptions } from '../config/train-common.js';
 import { sftFields, type SftConfig, type SftOptions } from '../config/sft.js';
 import { readJsonl } from '../util/jsonl.js';
 import { tokenizePair } from '../model/tokenize-pair.js';
@@ -36,6 +37,7 @@ export function loadSftData(file: string): Array<{ prompt: string; completion: s
 }
 
 export async function runSft(options: SftOptions, hooks: StageHooks = {}): Promise<SftResult> {
+  checkLoraOptions(options);
   const cfg: SftConfig = parseConfig(sftFields, options);
   const { onEvent } = checkHooks(hooks);
   assertOutputLocation(cfg.out, [cfg.model, cfg.data, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'sft');

@@ -246,7 +246,9 @@ class Simulation {
  * skipping prompts that an earlier run with the same method, task and seed already finished.
  */
 export async function simulatePreferences(model: LanguageModel, userPrompts: readonly string[], options: SimulateOptions): Promise<SimulateSummary> {
+  if (model === null || typeof model !== 'object' || typeof (model as { generate?: unknown }).generate !== 'function') throw new TypeError('model must be a LanguageModel (from loadModel)');
   if (!Array.isArray(userPrompts) || userPrompts.some((p) => typeof p !== 'string')) throw new TypeError('prompts must be an array of strings');
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { task, method, out, ... }');
   const { onProgress, task: taskSpec, ...rest } = options ?? ({} as SimulateOptions);
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('onProgress must be a function');
   const o = parseConfig(simulateFields, { ...rest, task: typeof taskSpec === 'object' && taskSpec !== null ? taskSpec.name : taskSpec });

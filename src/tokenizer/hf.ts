@@ -3,6 +3,7 @@
  * library. We read the JSON ourselves as well: to validate it with errors that name the file, to find
  * BOS/EOS, and to build the per-token byte table that the library does not offer.
  */
+import { checkEncodeArgs } from './types.js';
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer as HfJsTokenizer } from '@huggingface/tokenizers';
@@ -62,6 +63,7 @@ export class HfTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: { bos?: boolean } = {}): number[] {
+    checkEncodeArgs(text, options);
     // Without the post-processor's special tokens, then BOS ourselves: exactly one, whether or not the
     // file's template adds one. (Special-token text inside `text`, e.g. '<|start_story|>', is still
     // matched as that token, as in the Rust library.)

@@ -3,6 +3,7 @@
  * len bytes (little-endian). The file does not store the vocab size; the model header does.
  * Encoding and decoding follow llama2.c run.c exactly, so ids match the checkpoints trained with it.
  */
+import { checkEncodeArgs } from './types.js';
 import { readFile } from 'node:fs/promises';
 import type { Tokenizer } from './types.js';
 import { mergeByScore } from './score-merge.js';
@@ -98,6 +99,7 @@ export class Llama2cTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: { bos?: boolean } = {}): number[] {
+    checkEncodeArgs(text, options);
     const ids: number[] = [];
     if (options.bos ?? true) ids.push(LLAMA2C_BOS);
     const bytes = utf8Encode(text);

@@ -5,6 +5,7 @@
  * failed load (encoding then yields []), and has no types. So the piece table and special ids come
  * from our own reader of the model file (sentencepiece-model.ts), and the load is checked here.
  */
+import { checkEncodeArgs } from './types.js';
 import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import type { Tokenizer } from './types.js';
@@ -93,6 +94,7 @@ export class SentencePieceTokenizer implements Tokenizer {
   }
 
   encode(text: string, options: { bos?: boolean } = {}): number[] {
+    checkEncodeArgs(text, options);
     const ids = this.sp.encodeIds(text);
     return options.bos ?? true ? [this.bosId, ...ids] : ids;
   }

@@ -19,3 +19,11 @@ export interface Tokenizer {
   /** The id of a single token whose text is exactly `piece`, or undefined. */
   tokenId(piece: string): number | undefined;
 }
+
+/** encode()'s argument checks, shared by every tokenizer: a wrong type is a TypeError naming it. */
+export function checkEncodeArgs(text: unknown, options: unknown): void {
+  if (typeof text !== 'string') throw new TypeError(`text must be a string, got ${text === null ? 'null' : typeof text}`);
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { bos? }');
+  const bos = (options as { bos?: unknown }).bos;
+  if (bos !== undefined && typeof bos !== 'boolean') throw new TypeError('options.bos must be a boolean');
+}

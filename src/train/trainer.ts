@@ -22,8 +22,12 @@ export interface OptimizerSettings {
   maxGradNorm: number;
 }
 
+/** Only Trainer.fromModel makes trainers: `new Trainer()` from JS would otherwise build a broken one. */
+const CREATE = Symbol('Trainer.create');
+
 export class Trainer {
   private constructor(
+    token: symbol,
     readonly native: NativeTrainer,
     readonly config: EngineConfig,
     readonly tokenizer: Tokenizer,
@@ -32,9 +36,13 @@ export class Trainer {
     readonly hfConfig: Record<string, unknown> | undefined,
     readonly tokenizerPath: string,
     readonly options: TrainerOptions,
-  ) {}
+  ) {
+    if (token !== CREATE) throw new TypeError('a Trainer is made with Trainer.fromModel(path, options)');
+  }
 
   static async fromModel(modelPath: string, options: TrainerOptions = {}): Promise<Trainer> {
+    if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('modelPath must be a non-empty string');
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
     const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
     const native = await addon().createTrainer(ck.config, ck.weights.data, {
       pieces: enginePieces(ck),
@@ -44,7 +52,7 @@ export class Trainer {
       seed: options.seed ?? 0,
       ...(options.threads !== undefined && { threads: options.threads }),
     });
-    return new Trainer(native, ck.config, ck.tokenizer, modelPath, ck.format, ck.hfConfig, ck.tokenizerPath, options);
+    return new Trainer(CREATE, native, ck.config, ck.tokenizer, modelPath, ck.format, ck.hfConfig, ck.tokenizerPath, options);
   }
 
   forwardBackward(batch: TrainBatch, loss: TrainLoss): Promise<Record<string, number>> {

@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/index.js';
 import { runSft } from '../../src/pipeline/sft.js';
 import { trainPreferenceModel } from '../../src/pipeline/preference-model.js';
+import { simulatePreferences } from '../../src/pipeline/simulate.js';
+import { saveHfCheckpoint } from '../../src/model/save.js';
+import { Trainer } from '../../src/train/trainer.js';
+import { runPpo } from '../../src/pipeline/ppo.js';
 import { describeWith, HF_656K, LLAMA2C_260K, TOK512 } from '../shared.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -211,6 +215,46 @@ describeWith([LLAMA2C_260K, TOK512], 'simulate output safety (stories260K)', () 
     expect(r.status).not.toBe(0);
     expect(r.stderr.trim().split('\n').at(-1)).toMatch(/^rlcd: no pair was produced: every prompt was dropped/);
     counts.clearErrors++;
+  });
+});
+
+describeWith([HF_656K], 'library arguments (tinystories-656k)', () => {
+  test('every public entry point names the bad argument with a TypeError or RangeError', async () => {
+    const model = await loadModel(HF_656K);
+    const cases: Array<[string, () => unknown, RegExp]> = [
+      ['loadModel unknown option', () => loadModel(HF_656K, { bogus: 1 } as never), /unknown option\(s\): bogus/],
+      ['loadModel options a string', () => loadModel(HF_656K, 'str' as never), /options must be an object/],
+      ['generate options null', () => model.generate('a', null as never), /options must be an object/],
+      ['generate number as a string', () => model.generate('a', { maxNewTokens: '5' } as never), /maxNewTokens must be a number/],
+      ['generate empty string number (CLI style)', () => model.generate('a', { maxNewTokens: '' } as never), /maxNewTokens/],
+      ['tokenizer.encode(42)', () => model.tokenizer.encode(42 as never), /text must be a string/],
+      ['new Trainer()', () => new (Trainer as unknown as new () => unknown)(), /Trainer.fromModel/],
+      ['simulatePreferences(\'x\')', () => simulatePreferences('x' as never, [], {} as never), /model must be a LanguageModel/],
+      ['saveHfCheckpoint()', () => (saveHfCheckpoint as unknown as () => unknown)(), /dir must be a non-empty string/],
+      ['runSft(opts, \'str\')', () => runSft({ model: HF_656K, data: 'x', out: path.join(tmp, 'never') }, 'str' as never), /hooks must be an object/],
+      ['runSft options an array', () => runSft([] as never), /options must be an object/],
+      ['runSft lora alpha without a rank', () => runSft({ model: HF_656K, data: 'x', out: path.join(tmp, 'never'), loraAlpha: 8 }), /loraAlpha .* needs loraRank/],
+      ['runSft lora alpha 0', () => runSft({ model: HF_656K, data: 'x', out: path.join(tmp, 'never'), loraRank: 4, loraAlpha: 0 }), /loraAlpha: must be > 0/],
+      ['runPpo lora targets without a rank', () => runPpo({ policy: HF_656K, reward: HF_656K, prompts: 'x', out: path.join(tmp, 'never'), loraTargets: ['o_proj'] }), /loraTargets .* needs loraRank/],
+    ];
+    for (const [name, call, message] of cases) {
+      counts.inputs++;
+      let error: unknown;
+      try {
+        await call();
+      } catch (e) {
+        error = e;
+      }
+      expect([name, error instanceof TypeError || error instanceof RangeError]).toEqual([name, true]);
+      expect([name, (error as Error).message]).toEqual([name, expect.stringMatching(message)]);
+      counts.clearErrors++;
+    }
+    model.dispose();
+  });
+
+  test('--no-append-eos turns a default-on switch off', () => {
+    const r = rlcd(['sft', '--help']);
+    expect(r.stdout).toContain('--no-append-eos');
   });
 });
 
