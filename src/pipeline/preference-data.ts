@@ -1,8 +1,7 @@
 // Preference pairs as the preference model reads them: TRL lines {"prompt", "chosen", "rejected",
 // "p_chosen"?} (our simulator's output) or Anthropic HH lines {"chosen", "rejected"} (whole
 // dialogues, e.g. ../shared/data/hh-rlhf). Input text per SPEC.md: prompt + ' ' + response.trimEnd() + suffix.
-import fs from 'node:fs';
-import zlib from 'node:zlib';
+import { readJsonl } from '../util/jsonl.js';
 
 export interface PreferencePair {
   /** Full input texts, suffix included. */
@@ -18,34 +17,16 @@ export function pmInput(prompt: string, response: string, suffix: string): strin
 }
 
 export function readPairs(file: string, suffix: string, hardLabels = false): PreferencePair[] {
-  let text: string;
-  try {
-    const raw = fs.readFileSync(file);
-    text = (file.endsWith('.gz') ? zlib.gunzipSync(raw) : raw).toString('utf8');
-  } catch (e) {
-    throw new Error(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
-  }
-  const pairs: PreferencePair[] = [];
-  text.split('\n').forEach((line, i) => {
-    if (line.trim() === '') return;
-    let v: Record<string, unknown>;
-    try {
-      v = JSON.parse(line) as Record<string, unknown>;
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message})`);
-    }
-    if (typeof v.chosen !== 'string' || typeof v.rejected !== 'string') throw new Error(`${file}:${i + 1}: "chosen" and "rejected" must be strings`);
+  const pairs = readJsonl(file).map(({ line, value: v }) => {
+    if (typeof v.chosen !== 'string' || typeof v.rejected !== 'string') throw new Error(`${file}:${line}: "chosen" and "rejected" must be strings`);
     let p = 1;
     if (!hardLabels && v.p_chosen !== undefined) {
-      if (typeof v.p_chosen !== 'number' || !(v.p_chosen >= 0 && v.p_chosen <= 1)) throw new Error(`${file}:${i + 1}: "p_chosen" must be a probability`);
+      if (typeof v.p_chosen !== 'number' || !(v.p_chosen >= 0 && v.p_chosen <= 1)) throw new Error(`${file}:${line}: "p_chosen" must be a probability`);
       p = v.p_chosen;
     }
-    if (typeof v.prompt === 'string') {
-      pairs.push({ chosen: pmInput(v.prompt, v.chosen, suffix), rejected: pmInput(v.prompt, v.rejected, suffix), pChosen: p });
-    } else {
-      // HH: the dialogue already reads "...\n\nAssistant: response".
-      pairs.push({ chosen: v.chosen.trimEnd() + suffix, rejected: v.rejected.trimEnd() + suffix, pChosen: p });
-    }
+    // HH lines are whole dialogues that already read "...\n\nAssistant: response".
+    if (typeof v.prompt === 'string') return { chosen: pmInput(v.prompt, v.chosen, suffix), rejected: pmInput(v.prompt, v.rejected, suffix), pChosen: p };
+    return { chosen: v.chosen.trimEnd() + suffix, rejected: v.rejected.trimEnd() + suffix, pChosen: p };
   });
   if (pairs.length === 0) throw new Error(`${file}: no pairs`);
   return pairs;
