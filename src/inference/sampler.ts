@@ -1,7 +1,8 @@
 // Token sampling in TypeScript for backends that produce logits outside the native engine (the
 // onnxruntime-node backend). It mirrors native/model/sampler.cpp: greedy at temperature 0 (lowest id
-// on ties), otherwise temperature, then top-k, then top-p over candidates sorted by logit (ties: lower
-// id first); banned tokens never count. The generator is the same xoshiro256** seeded through
+// on ties), otherwise temperature, then top-k (candidates in id order, as the native sampler keeps
+// them), then top-p over candidates sorted by logit (ties: lower id first); banned tokens never
+// count; probabilities rounded to float32 and summed in double, as there. The generator is the same xoshiro256** seeded through
 // splitmix64 with seed + b, but the backends' logits differ in the last bits, so the same seed does
 // not promise the same samples as the native engine.
 
@@ -109,15 +110,30 @@ export class Sampler {
         top.splice(at, 0, i);
         if (top.length > k) top.pop();
       }
-      cand = Int32Array.from(top);
+      // Without a nucleus the native sampler walks its top k as it finds them: the ids above the k-th
+      // largest logit in id order, then those equal to it. So does this one, so the same seed draws
+      // the same token on both backends.
+      if (nucleus) {
+        cand = Int32Array.from(top);
+      } else {
+        const kth = z[top[k - 1]!]!;
+        const above = top.filter((i) => z[i]! > kth).sort((a, b) => a - b);
+        const at = top.filter((i) => z[i]! === kth).sort((a, b) => a - b);
+        cand = Int32Array.from([...above, ...at]);
+      }
       n = k;
     } else {
       cand = order.slice().sort(byLogit);
     }
-    while (n > 1 && z[cand[n - 1]!] === -Infinity) n--;
-    const mx = z[cand[0]!]!;
+    // Banned tokens (-inf) never count.
+    let kept = 0;
+    for (let j = 0; j < n; j++) if (z[cand[j]!] !== -Infinity) cand[kept++] = cand[j]!;
+    n = Math.max(1, kept);
+    let mx = -Infinity;
+    for (let j = 0; j < n; j++) mx = Math.max(mx, z[cand[j]!]!);
+    // Probabilities rounded to float32 as the native sampler stores them, summed in double.
     let sum = 0;
-    for (let j = 0; j < n; j++) sum += this.probs[j] = Math.exp(z[cand[j]!]! - mx);
+    for (let j = 0; j < n; j++) sum += this.probs[j] = Math.fround(Math.exp(Math.fround(z[cand[j]!]! - mx)));
     if (nucleus) {
       let keep = 0, m = 0;
       while (m < n) {

@@ -47,6 +47,17 @@ describeWith([HF_656K], 'onnx backend vs native on tinystories-656k', () => {
     b.forEach((c, i) => c.logprobs.forEach((lp, j) => expect(Math.abs(lp - a[i]!.logprobs[j]!)).toBeLessThan(1e-4)));
   });
 
+  test.each([
+    ['top-k alone', { topK: 50 }],
+    ['top-k + top-p', { topK: 50, topP: 0.9 }],
+    ['whole vocabulary', {}],
+  ])('sampling with %s draws the same tokens on both backends for the same seed', async (_name, sampling) => {
+    const opts = { temperature: 1, maxNewTokens: 40, seed: 11, n: 4, ...sampling };
+    const a = await native.generate(PROMPTS, opts);
+    const b = await onnx.generate(PROMPTS, opts);
+    expect(b.map((c) => c.ids)).toEqual(a.map((c) => c.ids));
+  });
+
   test('a prefill split into groups of sequences (bounded logits memory) gives the same ids', async () => {
     const { OnnxBackend } = await import('../../src/inference/onnx.js');
     const before = OnnxBackend.prefillLogitBytes;
