@@ -138,8 +138,10 @@ class ForwardBackwardCall : public AsyncCall {
  protected:
   void work() override {
     std::lock_guard<std::mutex> lock(t_->mutex);
-    t_->model->set_threads(threads());
-    stats_ = forward_backward(*t_->model, b_, loss_, t_->scratch);
+    tuned(t_->tuner_for(TrainerState::kTrain, threads()), b_.rows(), [&](int n) {
+      t_->model->set_threads(n);
+      stats_ = forward_backward(*t_->model, b_, loss_, t_->scratch);
+    });
   }
   Napi::Value result(Napi::Env env) override { return stats_object(env, stats_); }
 
@@ -159,8 +161,10 @@ class EvaluateCall : public AsyncCall {
   void work() override {
     std::lock_guard<std::mutex> lock(t_->mutex);
     TrainableModel& m = *t_->model;
-    m.set_threads(threads());
-    out_ = evaluate(m, b_, kind_, adapters_);
+    tuned(t_->tuner_for(TrainerState::kEvaluate, threads()), b_.rows(), [&](int n) {
+      m.set_threads(n);
+      out_ = evaluate(m, b_, kind_, adapters_);
+    });
   }
   Napi::Value result(Napi::Env env) override {
     auto a = Napi::Float32Array::New(env, out_.size());

@@ -7,6 +7,7 @@
 #include <mutex>
 #include <vector>
 
+#include "../common/thread_tuner.h"
 #include "../model/objective.h"
 #include "../model/trainable.h"
 #include "../model/transformer.h"
@@ -25,6 +26,15 @@ struct TrainerState {
   // The frozen base as an inference engine, built on the first generate({adapters: false}) of a
   // LoRA trainer (its base never changes).
   std::unique_ptr<Transformer> reference;
+  // Thread counts of forward/backward and of evaluate calls, each chosen by timing its own calls
+  // (their costs per row differ; see thread_tuner.h).
+  enum TunedWork { kTrain, kEvaluate };
+  ThreadTuner tuners[2] = {ThreadTuner{1}, ThreadTuner{1}};
+  ThreadTuner& tuner_for(TunedWork work, int threads) {
+    ThreadTuner& t = tuners[work];
+    if (t.max_threads() != threads) t = ThreadTuner(threads, 16);
+    return t;
+  }
 };
 using TrainerPtr = std::shared_ptr<TrainerState>;
 
