@@ -11,7 +11,7 @@ import { tokenizePair } from '../model/tokenize-pair.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
 import type { MicroBatch } from '../train/loop.js';
 import { trainResumably } from '../train/resumable-run.js';
-import { Trainer } from '../train/trainer.js';
+import { Trainer, trainerOptionsFrom } from '../train/trainer.js';
 import { atomicWriteFile } from '../util/atomic.js';
 import { readJsonl } from '../util/jsonl.js';
 import { assertOutputLocation } from '../util/output-dir.js';
@@ -96,12 +96,7 @@ export async function runDpo(options: DpoOptions, hooks: StageHooks = {}): Promi
   const { onEvent } = checkHooks(hooks);
   assertOutputLocation(cfg.out, [cfg.model, cfg.pairs, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'dpo');
   const raw = readDpoPairs(cfg.pairs);
-  const trainer = await Trainer.fromModel(cfg.model, {
-    ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
-    ...(cfg.loraRank > 0 && { lora: { rank: cfg.loraRank, alpha: cfg.loraAlpha ?? 2 * cfg.loraRank, targets: cfg.loraTargets } }),
-    seed: cfg.seed,
-    ...(cfg.threads !== undefined && { threads: cfg.threads }),
-  });
+  const trainer = await Trainer.fromModel(cfg.model, trainerOptionsFrom(cfg));
   try {
     const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
     const all: EncodedPair[] = raw.map((p) => {

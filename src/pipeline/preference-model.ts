@@ -13,7 +13,7 @@ import type { Tokenizer } from '../tokenizer/types.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
 import type { MicroBatch, StepReport } from '../train/loop.js';
 import { trainResumably } from '../train/resumable-run.js';
-import { Trainer } from '../train/trainer.js';
+import { Trainer, trainerOptionsFrom } from '../train/trainer.js';
 import { readPairs, type PreferencePair } from './preference-data.js';
 import { assertOutputLocation } from '../util/output-dir.js';
 import { checkHooks, type StageHooks } from './stage.js';
@@ -94,13 +94,7 @@ export async function trainPreferenceModel(
     onEvent?.({ stage: 'train-pm', step, total: step, metrics: {}, message: `held-out at step ${step}: accuracy ${(100 * a.accuracy).toFixed(1)}%, mean P(chosen) ${a.meanProb.toFixed(4)} (${a.pairs} pairs)` });
   };
   const all = readPairs(cfg.pairs, cfg.suffix, cfg.hardLabels);
-  const trainer = await Trainer.fromModel(cfg.model, {
-    ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
-    ...(cfg.loraRank > 0 && { lora: { rank: cfg.loraRank, alpha: cfg.loraAlpha ?? 2 * cfg.loraRank, targets: cfg.loraTargets } }),
-    head: 'scalar',
-    seed: cfg.seed,
-    ...(cfg.threads !== undefined && { threads: cfg.threads }),
-  });
+  const trainer = await Trainer.fromModel(cfg.model, { ...trainerOptionsFrom(cfg), head: 'scalar' });
   try {
     const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
     const allEncoded = encodePairs(trainer.tokenizer, all, maxLen);

@@ -9,7 +9,7 @@ import { tokenizePair } from '../model/tokenize-pair.js';
 import { chunks, completionWeights, packBatch, shuffled } from '../train/batch.js';
 import type { MicroBatch, StepReport } from '../train/loop.js';
 import { trainResumably } from '../train/resumable-run.js';
-import { Trainer } from '../train/trainer.js';
+import { Trainer, trainerOptionsFrom } from '../train/trainer.js';
 import { assertOutputLocation } from '../util/output-dir.js';
 import { checkHooks, StepLog, type StageHooks } from './stage.js';
 
@@ -43,12 +43,7 @@ export async function runSft(options: SftOptions, hooks: StageHooks = {}): Promi
   assertOutputLocation(cfg.out, [cfg.model, cfg.data, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'sft');
   const rows = loadSftData(cfg.data);
   if (rows.length === 0) throw new Error(`${cfg.data}: no examples`);
-  const trainer = await Trainer.fromModel(cfg.model, {
-    ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
-    ...(cfg.loraRank > 0 && { lora: { rank: cfg.loraRank, alpha: cfg.loraAlpha ?? 2 * cfg.loraRank, targets: cfg.loraTargets } }),
-    seed: cfg.seed,
-    ...(cfg.threads !== undefined && { threads: cfg.threads }),
-  });
+  const trainer = await Trainer.fromModel(cfg.model, trainerOptionsFrom(cfg));
   try {
     const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
     const encoded: SftExample[] = rows.map(({ prompt, completion }) => {

@@ -13,6 +13,18 @@ export interface TrainerOptions {
   threads?: number;
 }
 
+/** The trainer options every stage config carries (tokenizer, LoRA, seed, threads). */
+export function trainerOptionsFrom(cfg: {
+  tokenizer?: string | undefined; loraRank: number; loraAlpha?: number | undefined; loraTargets: LoraOptions['targets']; seed: number; threads?: number | undefined;
+}): TrainerOptions {
+  return {
+    ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
+    ...(cfg.loraRank > 0 && { lora: { rank: cfg.loraRank, alpha: cfg.loraAlpha ?? 2 * cfg.loraRank, targets: cfg.loraTargets } }),
+    seed: cfg.seed,
+    ...(cfg.threads !== undefined && { threads: cfg.threads }),
+  };
+}
+
 export interface OptimizerSettings {
   lr: number;
   beta1: number;
