@@ -8,7 +8,7 @@ export { NativeBackend } from './inference/native.js';
 export { ModelFormatError } from './errors/model-format-error.js';
 export type { EngineConfig, FinishReason } from './native/binding.js';
 // Preference simulation (RLCD, RLAIF, RLCD-Rescore), tasks, and the ONNX export / backend types.
-export { simulatePreferences, type SimulateSummary } from './pipeline/simulate.js';
+export { simulate, simulatePreferences, type SimulateSummary, type SimulateStageOptions } from './pipeline/simulate.js';
 export { simulateFields, METHODS, type Method, type SimulateOptions, type SimulateConfig, type SimulateProgress } from './config/simulate.js';
 export { readSimulationPrompts } from './pipeline/prompts.js';
 export type { PairRecord, DropRecord } from './pipeline/pair-file.js';

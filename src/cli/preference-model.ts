@@ -26,7 +26,7 @@ export const evalPmCommand = () =>
   stageCommand('eval-pm', 'Agreement of a preference model with labelled pairs (accuracy, mean sigmoid(r_chosen - r_rejected)).', evalPmFields, async (cfg) => {
     const bar = progressBar('eval-pm', 'pairs', cfg.quiet || cfg.json);
     try {
-      const a = await evaluatePreferenceModel(cfg, (done, total) => bar.update(done, total));
+      const a = await evaluatePreferenceModel(cfg, { onEvent: (e) => bar.update(e.step, e.total) });
       bar.stop();
       process.stdout.write(cfg.json ? JSON.stringify(a) + '\n' : describe(a) + '\n');
     } finally {

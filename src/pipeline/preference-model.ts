@@ -161,8 +161,11 @@ export function readScoreHead(dir: string, dim: number): Float32Array {
   return head;
 }
 
-export async function evaluatePreferenceModel(options: EvalPmOptions, onProgress?: (done: number, total: number) => void): Promise<Agreement> {
+/** The paper's agreement metric; progress comes as events (step = pairs scored). */
+export async function evaluatePreferenceModel(options: EvalPmOptions, hooks: StageHooks = {}): Promise<Agreement> {
   const cfg = parseConfig(evalPmFields, options);
+  const { onEvent } = checkHooks(hooks);
+  const onProgress = onEvent && ((done: number, total: number) => onEvent({ stage: 'eval-pm', step: done, total, metrics: {} }));
   const configFile = path.join(cfg.pm, 'config.json');
   let stored: Record<string, unknown> & { rlcd?: { suffix?: string } } = {};
   try {

@@ -9,6 +9,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../config/schema.js';
+import { loadModel } from '../model/load.js';
+import { readSimulationPrompts } from './prompts.js';
+import { checkHooks, type StageHooks } from './stage.js';
 import { simulateFields, type Method, type SimulateConfig, type SimulateOptions } from '../config/simulate.js';
 import type { LanguageModel } from '../model/language-model.js';
 import type { FinishReason } from '../native/binding.js';
@@ -306,4 +309,35 @@ async function simulateInto(
     pairs, dropped, retries: sim.retries, generatedTokens: sim.generatedTokens, seconds,
     pairsPerMinute: seconds > 0 ? (pairs / seconds) * 60 : 0,
   };
+}
+
+export type SimulateStageOptions = Omit<SimulateOptions, 'onProgress'> & {
+  /** The simulator: a Hugging Face directory, a llama2.c .bin, or an ONNX directory. */
+  model: string;
+  /** A prompts file: JSONL {"prompt"} or HH lines (.gz allowed). */
+  prompts: string;
+  tokenizer?: string;
+  backend?: 'native' | 'onnx';
+};
+
+/**
+ * The simulate stage in the shape every stage has: paths in (model, prompts), the pair file out,
+ * progress as events (step = prompts done, metrics = pairs, dropped, tokens).
+ */
+export async function simulate(options: SimulateStageOptions, hooks: StageHooks = {}): Promise<SimulateSummary> {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { model, prompts, task, method, out, ... }');
+  const { onEvent } = checkHooks(hooks);
+  const { model: modelPath, prompts: promptsFile, tokenizer, backend, ...rest } = options;
+  if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('model must be a path');
+  if (typeof promptsFile !== 'string' || promptsFile === '') throw new TypeError('prompts must be a path');
+  const prompts = readSimulationPrompts(promptsFile);
+  const model = await loadModel(modelPath, { ...(tokenizer !== undefined && { tokenizer }), ...(backend !== undefined && { backend }) });
+  try {
+    return await simulatePreferences(model, prompts, {
+      ...rest,
+      onProgress: (p) => onEvent?.({ stage: 'simulate', step: p.done, total: p.total, metrics: { pairs: p.pairs, dropped: p.dropped, generated_tokens: p.generatedTokens } }),
+    });
+  } finally {
+    model.dispose();
+  }
 }

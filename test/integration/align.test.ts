@@ -11,7 +11,7 @@ import { alignWithRLCD } from '../../src/pipeline/align.js';
 import { runDpo } from '../../src/pipeline/dpo.js';
 import { runPpo } from '../../src/pipeline/ppo.js';
 import { trainPreferenceModel } from '../../src/pipeline/preference-model.js';
-import { simulatePreferences } from '../../src/pipeline/simulate.js';
+import { simulate } from '../../src/pipeline/simulate.js';
 import { loadModel } from '../../src/index.js';
 import { describeWith, LLAMA2C_260K, SHARED, TOK512 } from '../shared.js';
 
@@ -44,9 +44,11 @@ describeWith([LLAMA2C_260K, TOK512, VAL], 'PPO, DPO and align (stories260K)', ()
     prompts = path.join(tmp, 'prompts.jsonl');
     fs.writeFileSync(prompts, premises(16).map((p) => JSON.stringify({ prompt: p })).join('\n') + '\n');
     pairs = path.join(tmp, 'pairs.jsonl');
-    const model = await loadModel(LLAMA2C_260K, { tokenizer: TOK512 });
-    await simulatePreferences(model, premises(16), { task: 'positive-story', method: 'rlcd', out: pairs, maxNewTokens: 16 });
-    model.dispose();
+    // The simulate stage from paths, with its progress events.
+    const steps: number[] = [];
+    const s = await simulate({ model: LLAMA2C_260K, tokenizer: TOK512, prompts, task: 'positive-story', method: 'rlcd', out: pairs, maxNewTokens: 16 }, { onEvent: (e) => steps.push(e.step) });
+    expect(s.pairs).toBeGreaterThan(8);
+    expect(steps.at(-1)).toBe(16);
     pm = path.join(tmp, 'pm');
     await trainPreferenceModel({ model: LLAMA2C_260K, tokenizer: TOK512, pairs, out: pm, epochs: 1, suffix: '', evalSize: 2, quiet: true });
   }, 60_000);
