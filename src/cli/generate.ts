@@ -29,6 +29,11 @@ export function generateCommand(): Command {
     try {
       const completions = await model.generate(prompts, { ...config, onProgress: (done, total) => bar.update(done, total) });
       bar.stop();
+      // 'length' can mean the model's context, not --max-new-tokens: say which.
+      const capped = completions.filter((c) => c.finishReason === 'length' && c.ids.length < config.maxNewTokens && c.promptTokens + c.ids.length >= model.config.maxSeqLen);
+      if (capped.length > 0) {
+        process.stderr.write(`rlcd: note: ${capped.length} completion(s) stopped at the model's context of ${model.config.maxSeqLen} tokens (prompt + completion), before --max-new-tokens ${config.maxNewTokens}\n`);
+      }
       for (const c of completions) {
         if (json) {
           process.stdout.write(

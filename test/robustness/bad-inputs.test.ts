@@ -252,6 +252,13 @@ describeWith([HF_656K], 'library arguments (tinystories-656k)', () => {
     model.dispose();
   });
 
+  test('a completion cut by the context (not by --max-new-tokens) says so', () => {
+    const long = 'Once upon a time, there was a girl. '.repeat(60); // about 480 tokens of a 512-token context
+    const r = rlcd(['generate', '--model', HF_656K, '--prompt', long, '--max-new-tokens', '200', '--ignore-eos']);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/stopped at the model's context of \d+ tokens/);
+  });
+
   test('--no-append-eos turns a default-on switch off', () => {
     const r = rlcd(['sft', '--help']);
     expect(r.stdout).toContain('--no-append-eos');
