@@ -3,6 +3,7 @@
 //   npx tsx bench/generate.bench.ts [--model DIR] [--new-tokens 256] [--batches 1,16] [--iterations 10] [--threads N]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { startBusyLoop } from './lib/busy.js';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { loadModel } from '../src/index.js';
@@ -16,8 +17,10 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '10' },
     threads: { type: 'string', default: String(os.availableParallelism()) },
     'no-peer': { type: 'boolean', default: false },
+    busy: { type: 'boolean', default: false },
   },
 });
+const busy = startBusyLoop(values.busy);
 const newTokens = Number(values['new-tokens']);
 const batches = values.batches!.split(',').map(Number);
 const iterations = Number(values.iterations);
@@ -69,3 +72,5 @@ for (const b of batches) {
 console.log(`generation, ${newTokens} new tokens after "${prompt}" (${promptIds.length} tokens), T=1, ${values.model}`);
 console.log(`rlcd: ${threads} threads, median of ${iterations}; torch: torch.set_num_threads(1), OpenBLAS 2 threads, median of ${iterations}`);
 console.table(rows);
+busy.stop();
+console.log(`(${busy.label})`);

@@ -4,6 +4,7 @@
 //   npx tsx bench/train.bench.ts [--iterations 10] [--threads N] [--peak GFLOPS]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { startBusyLoop } from './lib/busy.js';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { addon } from '../src/native/binding.js';
@@ -20,8 +21,10 @@ const { values } = parseArgs({
     batch: { type: 'string', default: '8' },
     seq: { type: 'string', default: '256' },
     'no-peer': { type: 'boolean', default: false },
+    busy: { type: 'boolean', default: false },
   },
 });
+const busy = startBusyLoop(values.busy);
 const iterations = Number(values.iterations), threads = Number(values.threads);
 const B = Number(values.batch), T = Number(values.seq);
 const models = [fileURLToPath(new URL('../../shared/models/tinystories-656k', import.meta.url)), 'random:4x256x2048'];
@@ -66,3 +69,5 @@ for (const model of models) {
 console.log(`training step (fwd + bwd + AdamW, full fine-tune), batch ${B} x seq ${T}; rlcd ${threads} threads, median of ${iterations}`);
 console.log(`sgemm peak measured here (PyTorch/OpenBLAS, ${threads} threads, 1024^3): ${peak.toFixed(1)} GFLOP/s`);
 console.table(rows);
+busy.stop();
+console.log(`(${busy.label})`);
