@@ -25,6 +25,26 @@ describeWith([HF_656K], 'trainer binding: argument checks', () => {
     expect(() => new (addon() as unknown as { NativeTrainer: new () => unknown }).NativeTrainer()).toThrow(TypeError);
   });
 
+  test('generate, gradNorm, step clipNorm and the dpo loss check their arguments', async () => {
+    expect(() => t.generate('x' as never)).toThrow(TypeError);
+    expect(() => t.generate([[1, 2]], { topP: 0 })).toThrow(RangeError);
+    expect(() => t.generate([[1, 2]], { stop: ['.'] })).toThrow(/token pieces/); // created without pieces
+    expect(() => t.generate([[1, 2]], { adapters: 'no' as never })).toThrow(TypeError);
+    await expect(t.generate([[1, 99999]], { maxNewTokens: 2 })).rejects.toThrow(RangeError);
+    const g = await t.generate([[1, 5, 6]], { maxNewTokens: 3, seed: 1 });
+    expect(g.ids[0]!.length).toBeGreaterThan(0);
+    expect(g.packSeconds).toBeGreaterThanOrEqual(0);
+    expect(typeof (await t.gradNorm())).toBe('number');
+    expect(() => t.step({ lr: 1e-3, clipNorm: -1 })).toThrow(RangeError);
+    const pairs = { B: 2, T: 4, tokens: new Int32Array([1, 5, 6, 7, 1, 8, 9, 0]), lengths: new Int32Array([4, 3]) };
+    const dpo = { kind: 'dpo' as const, weights: new Float32Array(8).fill(1), targets: new Float32Array([1]), refChosen: new Float32Array(1), refRejected: new Float32Array(1) };
+    expect(() => t.forwardBackward(pairs, { ...dpo, beta: 0 })).toThrow(RangeError);
+    expect(() => t.forwardBackward(pairs, { ...dpo, dpoLoss: 'squared' as 'ipo' })).toThrow(TypeError);
+    expect(() => t.forwardBackward(pairs, { ...dpo, refChosen: new Float32Array(2) })).toThrow(RangeError);
+    expect(() => t.forwardBackward(pairs, { ...dpo, targets: new Float32Array([2]) })).toThrow(RangeError);
+    await t.zeroGrad();
+  });
+
   test('batches and losses are checked before the engine runs', () => {
     expect(() => t.forwardBackward(batch({ tokens: new Int32Array(7) }), sft)).toThrow(RangeError);
     expect(() => t.forwardBackward(batch({ tokens: new Float32Array(8) as unknown as Int32Array }), sft)).toThrow(TypeError);
