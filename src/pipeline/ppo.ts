@@ -44,6 +44,8 @@ export interface PpoResult {
 }
 
 interface Models {
+  /** What the preference-model directory says about itself (its suffix) and its width. */
+  pm: { suffix: string | undefined; dim: number };
   policy: Trainer;
   /** The frozen reference; undefined with LoRA (the policy with adapters off). */
   reference: Trainer | undefined;
@@ -74,7 +76,7 @@ async function loadModels(cfg: PpoConfig): Promise<Models> {
   const reward = await Trainer.fromModel(cfg.reward, { head: 'scalar', headWeights: readScoreHead(cfg.reward, pm.dim), ...common });
   // The value model starts from the preference model with its head zeroed (AlpacaFarm).
   const value = await Trainer.fromModel(cfg.reward, { head: 'scalar', headWeights: new Float32Array(pm.dim + 1), ...(lora && { lora }), ...common });
-  return { policy, reference, reward, value };
+  return { pm, policy, reference, reward, value };
 }
 
 // ---- phases ------------------------------------------------------------------------------------
@@ -227,7 +229,7 @@ export async function runPpo(options: PpoOptions, hooks: StageHooks = {}): Promi
   try {
     const defaults = ppoDefaultsFor(m.policy.native.info.parameterCount);
     const lr = cfg.lr ?? defaults.lr, klInit = cfg.klCoef ?? defaults.klCoef;
-    const suffix = cfg.suffix ?? readPmInfo(cfg.reward).suffix ?? '\n\nHuman:';
+    const suffix = cfg.suffix ?? m.pm.suffix ?? '\n\nHuman:';
 
     // Prompts: normalised for the task, tokenized once; too long ones dropped and counted.
     const all = readSimulationPrompts(cfg.prompts).map((p) => task?.normalizePrompt?.(p) ?? p);

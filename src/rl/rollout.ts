@@ -31,15 +31,16 @@ export function makeRollout(
   const raw = tokenizer.decode(responseIds);
   const filtered = filterOutput(raw, finishReason, rule);
   if (filtered.ok && finishReason === 'length' && rule.truncated === 'cut-at-sentence') {
-    // Keep the shortest prefix of tokens whose text reaches the kept sentence end.
+    // Keep the shortest prefix of tokens whose text reaches the kept sentence end (decoded length
+    // grows with the prefix, so a binary search needs log L decodes, not L).
     const want = raw.indexOf(filtered.text) + filtered.text.length;
-    let keep = responseIds.length;
-    for (let j = 1; j <= responseIds.length; j++) {
-      if (tokenizer.decode(responseIds.slice(0, j)).length >= want) {
-        keep = j;
-        break;
-      }
+    let lo = 1, hi = responseIds.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (tokenizer.decode(responseIds.slice(0, mid)).length >= want) hi = mid;
+      else lo = mid + 1;
     }
+    const keep = lo;
     responseIds = responseIds.slice(0, keep);
   }
   return { promptIndex, prompt, promptIds, responseIds, text: filtered.ok ? filtered.text : '', terminated: filtered.ok, finishReason };
