@@ -1,6 +1,6 @@
 // Sampling throughput with the KV cache: rlcd's native engine vs a PyTorch implementation of the
 // same model with a KV cache (bench/peers/torch_generate.py), side by side in one run.
-//   npx tsx bench/generate.bench.ts [--model DIR] [--new-tokens 256] [--batches 1,16] [--iterations 10] [--threads N]
+//   npx tsx bench/generate.bench.ts [--model DIR] [--new-tokens 256] [--batches 1,16] [--iterations 10] [--threads N] [--busy] [--json]
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { startBusyLoop } from './lib/busy.js';
@@ -18,6 +18,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: String(os.availableParallelism()) },
     'no-peer': { type: 'boolean', default: false },
     busy: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
   },
 });
 const busy = startBusyLoop(values.busy);
@@ -68,6 +69,11 @@ for (const b of batches) {
     'torch tok/s': Number.isNaN(peerTokS) ? '-' : peerTokS.toFixed(0),
     'rlcd / torch': Number.isNaN(peerTokS) ? '-' : (tokS / peerTokS).toFixed(2) + 'x',
   });
+}
+if (values.json) {
+  console.log(JSON.stringify(rows.map((r) => ({ batch: r.batch, tokensPerSecond: Number(r['rlcd tok/s']) }))));
+  busy.stop();
+  process.exit(0);
 }
 console.log(`generation, ${newTokens} new tokens after "${prompt}" (${promptIds.length} tokens), T=1, ${values.model}`);
 console.log(`rlcd: ${threads} threads, median of ${iterations}; torch: torch.set_num_threads(1), OpenBLAS 2 threads, median of ${iterations}`);

@@ -1,6 +1,7 @@
 #include "generate.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include "../common/check.h"
@@ -24,6 +25,17 @@ namespace {
 
 // Rows per forward call while prefilling, to bound activation memory on long prompts.
 constexpr int kPrefillRows = 512;
+
+// Decode steps timed together by the thread tuner: one step of a small model takes tens of
+// microseconds, and a block smooths out a single descheduled step.
+constexpr int kTuneBlock = 8;
+
+// The tuner's key: sequences per step, in powers of two (the cost per token falls as they grow).
+int batch_bucket(int n_active) {
+  int k = 0;
+  while ((2 << k) <= n_active) k++;
+  return k;
+}
 
 bool contains_new_stop(const std::string& text, size_t old_len, const std::vector<std::string>& stops) {
   for (const auto& s : stops) {
@@ -102,12 +114,38 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
   long generated = 0;
   if (req.max_new_tokens <= 0) active.clear();
 
+  // Decode steps run with the thread count the model's tuner finds fastest under the current load
+  // (all threads on an idle machine, one when another process holds a core; see thread_tuner.h).
+  TunerTable& tuners = model.decode_tuners();
+  int bucket = -1, t = threads, block_steps = 0;
+  long block_tokens = 0;
+  ThreadTuner tuner(threads);
+  auto block_start = std::chrono::steady_clock::now();
+  auto end_block = [&]() {
+    if (bucket < 0) return;
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - block_start).count();
+    tuner.report(t, s, (double)block_tokens);
+    tuners.put(bucket, tuner);
+    bucket = -1;
+  };
+
   while (!active.empty()) {
+    if (bucket != batch_bucket((int)active.size()) || block_steps == kTuneBlock) {
+      end_block();
+      bucket = batch_bucket((int)active.size());
+      tuner = tuners.get(bucket, threads, 16, 0.07);
+      t = tuner.next();
+      block_steps = 0;
+      block_tokens = 0;
+      block_start = std::chrono::steady_clock::now();
+    }
+    block_steps++;
+    block_tokens += (long)active.size();
     // Sample one token for each running sequence, then decide whether it goes on.
     std::vector<int> next_active;
     batch.clear();
     const int n_active = (int)active.size();
-#pragma omp parallel for num_threads(threads) schedule(static) if (n_active > 1)
+#pragma omp parallel for num_threads(t) schedule(static) if (n_active > 1)
     for (int i = 0; i < n_active; i++) {
       int b = active[i];
       const float* row = logits.data() + (size_t)b * c.vocab_size;
@@ -147,11 +185,12 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
     active.swap(next_active);
     if (progress) progress(generated, (int)active.size());
     if (active.empty()) break;
-    model.forward(batch, cache, acts, req.threads);
+    model.forward(batch, cache, acts, t);
     for (size_t i = 0; i < active.size(); i++)
       std::copy_n(acts.logits.data() + i * c.vocab_size, c.vocab_size,
                   logits.data() + (size_t)active[i] * c.vocab_size);
   }
+  end_block();
   return out;
 }
 

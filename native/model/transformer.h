@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "../common/aligned_buffer.h"
+#include "../common/thread_tuner.h"
 #include "../kernels/matmul_packed.h"
 #include "config.h"
 #include "kv_cache.h"
@@ -48,6 +49,9 @@ class Transformer {
   // Tokens and positions must already be checked (token in [0, V), pos < cache.t_max).
   void forward(const TokenBatch& batch, KVCache& cache, Activations& acts, int threads) const;
 
+  // What generate() learned about thread counts on this machine's current load (thread_tuner.h).
+  TunerTable& decode_tuners() const { return decode_tuners_; }
+
  private:
   // Inference copies of every linear weight in the panel layout of matmul_packed.h, per layer.
   // q, k, v are one matrix (rows of Wq, then Wk, then Wv) and gate, up another, so each block
@@ -63,6 +67,7 @@ class Transformer {
   RopeTable rope_;
   std::vector<PackedLayer> packed_;
   PackedMatrix packed_lm_head_;
+  mutable TunerTable decode_tuners_;
 };
 
 }  // namespace rlcd
