@@ -53,7 +53,7 @@ function readDpoPairs(file: string): Array<{ prompt: string; chosen: string; rej
 
 function encode(trainer: Trainer, prompt: string, response: string, suffix: string, maxLen: number): { ids: number[]; promptLength: number } {
   const t = policyText(prompt, response, suffix);
-  const pair = tokenizePair(trainer.tokenizer, t.source, t.target);
+  const pair = tokenizePair(trainer.tokenizer, t.source, t.target, true, maxLen);
   const ids = [...pair.prompt, ...pair.continuation].slice(0, maxLen);
   return { ids, promptLength: Math.min(pair.prompt.length, ids.length - 1) };
 }

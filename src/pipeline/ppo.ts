@@ -20,6 +20,7 @@ import { EOS_ONLY, makeRollout, type Rollout } from '../rl/rollout.js';
 import { gather, responseMask, rolloutBatch, scatter } from '../rl/token-grid.js';
 import { maskedMoments, whiten } from '../rl/whiten.js';
 import { resolveTask, type Task } from '../tasks/task.js';
+import { encodeHead } from '../tokenizer/truncated.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
 import { loadTrainerCheckpoint, saveTrainerCheckpoint } from '../train/checkpoint.js';
 import { checkIdentity, loadTrainerTensors, trainerTensors } from '../train/resume.js';
@@ -236,7 +237,7 @@ export async function runPpo(options: PpoOptions, hooks: StageHooks = {}): Promi
     const maxQuery = Math.min(cfg.maxQueryLength, m.policy.config.maxSeqLen - 1);
     const prompts: string[] = [], promptIds: number[][] = [];
     for (const p of all) {
-      const ids = m.policy.tokenizer.encode(p, { bos: true });
+      const ids = encodeHead(m.policy.tokenizer, p, maxQuery + 1);  // enough to tell a too-long prompt
       if (ids.length <= maxQuery) { prompts.push(p); promptIds.push(ids); }
     }
     const dropped = all.length - prompts.length;

@@ -9,6 +9,7 @@ import { evalPmFields, trainPmFields, type EvalPmOptions, type TrainPmOptions } 
 import { ModelFormatError } from '../errors/model-format-error.js';
 import { SafetensorsFile } from '../model/safetensors.js';
 import { engineConfigFromHf } from '../model/hf-config.js';
+import { encodeTail } from '../tokenizer/truncated.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
 import type { MicroBatch, StepReport } from '../train/loop.js';
@@ -36,9 +37,9 @@ export interface Agreement {
 
 /** BOS + text, cut from the left to maxLength (the head reads the end). */
 export function encodeForPm(tokenizer: Tokenizer, text: string, maxLength: number): number[] {
-  const ids = tokenizer.encode(text, { bos: true });
-  if (ids.length <= maxLength) return ids;
-  return ids[0] === tokenizer.bosId ? [ids[0]!, ...ids.slice(ids.length - (maxLength - 1))] : ids.slice(ids.length - maxLength);
+  const hasBos = tokenizer.encode('', { bos: true }).length > 0;
+  const tail = encodeTail(tokenizer, text, hasBos ? maxLength - 1 : maxLength);
+  return hasBos ? [tokenizer.bosId, ...tail] : tail;
 }
 
 function encodePairs(tokenizer: Tokenizer, pairs: PreferencePair[], maxLength: number): EncodedPair[] {

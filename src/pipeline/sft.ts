@@ -47,7 +47,7 @@ export async function runSft(options: SftOptions, hooks: StageHooks = {}): Promi
   try {
     const maxLen = Math.min(cfg.maxLength, trainer.config.maxSeqLen);
     const encoded: SftExample[] = rows.map(({ prompt, completion }) => {
-      const pair = tokenizePair(trainer.tokenizer, prompt, completion);
+      const pair = tokenizePair(trainer.tokenizer, prompt, completion, true, maxLen);
       const ids = [...pair.prompt, ...pair.continuation, ...(cfg.appendEos ? [trainer.config.eosId] : [])].slice(0, maxLen);
       return { ids, promptLength: Math.min(pair.prompt.length, ids.length) };
     });

@@ -18,6 +18,7 @@ import type { FinishReason } from '../native/binding.js';
 import { appendCue, canPlace, placeAffixes } from '../tasks/placement.js';
 import type { StopRule } from '../tasks/stop-rules.js';
 import { resolveTask, type Task } from '../tasks/task.js';
+import { encodeHead } from '../tokenizer/truncated.js';
 import { DROP_REASONS, filterOutput, type DropReason } from './filter.js';
 import { fillTemplate, resolveChoiceIds, scoreChoices, type ChoiceIds } from './label.js';
 import { PairFile, type DropRecord, type PairRecord } from './pair-file.js';
@@ -160,7 +161,7 @@ class Simulation {
   async sample(examples: readonly Example[]): Promise<void> {
     const limit = this.model.config.maxSeqLen;
     for (const ex of examples) {
-      if (!ex.drop && ex.sources.some((s) => this.model.tokenizer.encode(s).length >= limit)) ex.drop = 'prompt-too-long';
+      if (!ex.drop && ex.sources.some((s) => encodeHead(this.model.tokenizer, s, limit).length >= limit)) ex.drop = 'prompt-too-long';
     }
     for (let attempt = 0; attempt <= this.o.maxRetries; attempt++) {
       const base = streamBase(this.o.seed, attempt);

@@ -378,3 +378,50 @@ describe('loadTokenizer picks the kind', () => {
     await expect(loadTokenizer(SP_MODEL, { vocabSize: 300 })).rejects.toThrow(/400 tokens but the model only 300/);
   });
 });
+
+describe('tokenizing only what a cut keeps (src/tokenizer/truncated.ts) equals cutting the whole text', () => {
+  const VAL = path.join(SHARED, 'data/tinystories/val.txt');
+  const kinds: [string, string, () => Promise<Tokenizer>][] = [
+    ['hf', HF_DIR, () => loadTokenizer(HF_DIR)],
+    ['sentencepiece', SP_MODEL, () => loadTokenizer(SP_MODEL)],
+    ['llama2c', TOK512, () => loadTokenizer(TOK512, { vocabSize: 512 })],
+  ];
+  // Long texts: runs of whitespace, newlines and punctuation next to every possible cut.
+  const synthetic = Array.from({ length: 200 }, (_, i) => PLAIN[i % PLAIN.length] + (i % 7 === 0 ? '\n\n' : ' ')).join('');
+  for (const [kind, file, load] of kinds) {
+    const [maybe, why] = fs.existsSync(file) ? [test, ''] : [test.skip, ` [skipped: ${file} not found]`];
+    maybe(`${kind}: head and tail of synthetic text and of real stories${why}`, async () => {
+      const { encodeHead, encodeTail } = await import('../../src/tokenizer/truncated.js');
+      const t = await load();
+      const texts = [synthetic, 'short text', ''];
+      if (fs.existsSync(VAL)) {
+        const val = fs.readFileSync(VAL, 'utf8');
+        for (let start = 0; start < 5; start++) texts.push(val.slice(start * 40_000 + start * 13, (start + 1) * 40_000));
+      }
+      let compared = 0;
+      for (const text of texts) {
+        const whole = t.encode(text);
+        const wholeNoBos = t.encode(text, { bos: false });
+        for (const n of [1, 7, 64, 255, 1000]) {
+          expect(encodeHead(t, text, n)).toEqual(whole.slice(0, n));
+          expect(encodeHead(t, text, n, false)).toEqual(wholeNoBos.slice(0, n));
+          expect(encodeTail(t, text, n)).toEqual(wholeNoBos.slice(Math.max(0, wholeNoBos.length - n)));
+          compared++;
+        }
+      }
+      expect(compared).toBeGreaterThanOrEqual(15);
+    });
+  }
+  test('a long text is not tokenized whole for a short head or tail', async () => {
+    const { encodeHead, encodeTail } = await import('../../src/tokenizer/truncated.js');
+    const t = await loadTokenizer(SP_MODEL);
+    let longest = 0;
+    const counting: Tokenizer = Object.assign(Object.create(t) as Tokenizer, {
+      encode: (text: string, o?: { bos?: boolean }) => ((longest = Math.max(longest, text.length)), t.encode(text, o)),
+    });
+    const text = synthetic.repeat(20);
+    expect(encodeHead(counting, text, 64)).toEqual(t.encode(text).slice(0, 64));
+    expect(encodeTail(counting, text, 64)).toEqual(t.encode(text, { bos: false }).slice(-64));
+    expect(longest).toBeLessThan(text.length / 20);
+  });
+});
