@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { generateFields } from '../config/generate.js';
 import { addFlags, parseConfig } from '../config/schema.js';
+import { checkThreads } from '../inference/backend.js';
 import { loadModel } from '../model/load.js';
 import { readPromptsFile } from '../util/jsonl.js';
 import { progressBar } from './progress.js';
@@ -19,11 +20,14 @@ export function generateCommand(): Command {
   cmd.action(async (opts: Record<string, unknown>) => {
     const { model: modelPath, tokenizer, prompt, promptsFile, json, backend, ...rest } = opts;
     const config = parseConfig(generateFields, rest, 'cli');
+    checkThreads(config.threads, '--threads');  // the engine's bound (4 x cores), for either backend
     if (prompt === undefined && promptsFile === undefined) throw new Error('give --prompt TEXT or --prompts-file F.jsonl');
     const prompts = prompt !== undefined ? [String(prompt)] : readPromptsFile(String(promptsFile));
     const model = await loadModel(String(modelPath), {
       ...(tokenizer !== undefined && { tokenizer: String(tokenizer) }),
       ...(backend !== undefined && { backend: backend as 'native' | 'onnx' }),
+      // The onnx backend takes its threads when the session opens (the native engine per call).
+      ...(config.threads !== undefined && { onnx: { threads: config.threads } }),
     });
     const bar = progressBar('generate', 'tok');
     try {

@@ -1,41 +1,12 @@
 #!/usr/bin/env node
-// The rlcd command line: one subcommand per file in this folder.
-import { Command, CommanderError } from 'commander';
-import { createRequire } from 'node:module';
-import { exportOnnxCommand } from './export-onnx.js';
-import { generateCommand } from './generate.js';
-import { simulateCommand } from './simulate.js';
-import { sftCommand } from './sft.js';
-import { evalPmCommand, trainPmCommand } from './preference-model.js';
-import { benchCommand } from './bench.js';
-import { ppoCommand } from './ppo.js';
-import { dpoCommand } from './dpo.js';
-import { alignCommand } from './align.js';
-
-const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
-
-const program = new Command('rlcd')
-  .description('RLCD language-model alignment for Node.js: simulate preferences, train a preference model, PPO.')
-  .version(version)
-  .exitOverride()
-  .showHelpAfterError(false)
-  .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-program.addCommand(generateCommand().exitOverride());
-program.addCommand(simulateCommand().exitOverride());
-program.addCommand(exportOnnxCommand().exitOverride());
-program.addCommand(sftCommand());
-program.addCommand(trainPmCommand());
-program.addCommand(evalPmCommand());
-program.addCommand(ppoCommand());
-program.addCommand(dpoCommand());
-program.addCommand(alignCommand());
-program.addCommand(benchCommand());
+// The rlcd command line's entry point: errors are one line on stderr and a non-zero exit.
+import { CommanderError } from 'commander';
+import { buildProgram } from './program.js';
 
 try {
-  await program.parseAsync(process.argv);
+  await buildProgram().parseAsync(process.argv);
 } catch (e) {
   if (e instanceof CommanderError) process.exit(e.exitCode);
-  // Errors: one line on stderr, non-zero exit.
   process.stderr.write(`rlcd: ${(e as Error).message.split('\n')[0]}\n`);
   process.exit(1);
 }

@@ -3,6 +3,7 @@ import { Command, Option } from 'commander';
 import cliProgress from 'cli-progress';
 import { simulateFields, type SimulateProgress } from '../config/simulate.js';
 import { addFlags, parseConfig } from '../config/schema.js';
+import { checkThreads } from '../inference/backend.js';
 import { loadModel } from '../model/load.js';
 import { readSimulationPrompts } from '../pipeline/prompts.js';
 import { simulatePreferences, type SimulateSummary } from '../pipeline/simulate.js';
@@ -64,8 +65,8 @@ export function simulateCommand(): Command {
   addFlags(cmd, simulateFields);
   cmd.action(async (opts: Record<string, unknown>) => {
     const { model: modelPath, prompts: promptsFile, tokenizer, backend, ...rest } = opts;
-    for (const k of ['task', 'method', 'out'] as const) if (rest[k] === undefined) throw new Error(`--${k} is required`);
     const config = parseConfig(simulateFields, rest, 'cli');
+    checkThreads(config.threads, '--threads');  // the engine's bound (4 x cores), for either backend
     const prompts = readSimulationPrompts(String(promptsFile));
     const model = await loadModel(String(modelPath), {
       ...(tokenizer !== undefined && { tokenizer: String(tokenizer) }),

@@ -65,11 +65,48 @@ export function parseConfig<F extends Fields>(fields: F, input: unknown, style: 
     const key = String(issue.path[0] ?? '');
     const name = key === '' ? 'options' : style === 'cli' ? flagName(key) : key;
     if (issue.code === 'unrecognized_keys') return `unknown option(s): ${issue.keys.join(', ')}`;
-    if (issue.code === 'invalid_type' && /received undefined/.test(issue.message)) return `${name} is required`;
+    if (key !== '' && issue.path.length === 1 && (input as Record<string, unknown> | undefined)?.[key] === undefined) return `${name} is required`;
     return `${name}: ${issue.message}`;
   });
   const err = new RangeError(lines.join('; '));
   throw err;
+}
+
+/** The field a flag was made from (addFlags), so tests can walk every flag of every command by type. */
+const FIELD_OF_OPTION = new WeakMap<Option, FieldSpec>();
+export const fieldOfOption = (option: Option): FieldSpec | undefined => FIELD_OF_OPTION.get(option);
+
+/** What a field takes, for tests that try values of the wrong kind or out of range. */
+export type FieldKind =
+  | { kind: 'number'; integer: boolean; min: number; max: number }
+  | { kind: 'boolean' }
+  | { kind: 'enum'; values: string[] }
+  | { kind: 'other' };
+
+export function fieldKind(spec: FieldSpec): FieldKind {
+  const inner = unwrap(spec.schema);
+  const bounds = NUMERIC_BOUNDS.get(inner);
+  if (bounds) return { kind: 'number', ...bounds };
+  if (BOOLEAN.has(inner)) return { kind: 'boolean' };
+  if (inner instanceof z.ZodEnum) return { kind: 'enum', values: inner.options.map(String) };
+  return { kind: 'other' };
+}
+
+/**
+ * Checks the options given for one part of a larger config (alignWithRLCD's per-stage objects)
+ * field by field, before any work: a later stage's bad option must not surface after the stages
+ * before it have run. `where` names the part in messages (e.g. 'ppo' gives 'ppo.lr: ...').
+ */
+export function checkPartialConfig(fields: Fields, input: Record<string, unknown>, where: string): void {
+  for (const [key, value] of Object.entries(input)) {
+    const spec = fields[key];
+    if (!spec) throw new RangeError(`${where}.${key}: unknown option (the ${where} options are ${Object.keys(fields).join(', ')})`);
+    const inner = unwrap(spec.schema);
+    if (typeof value === 'string' && NUMERIC.has(inner)) throw new TypeError(`${where}.${key} must be a number, got the string ${JSON.stringify(value)}`);
+    if (typeof value === 'string' && BOOLEAN.has(inner)) throw new TypeError(`${where}.${key} must be a boolean, got the string ${JSON.stringify(value)}`);
+    const result = spec.schema.safeParse(value);
+    if (!result.success) throw new RangeError(`${where}.${key}: ${result.error.issues[0]?.message ?? 'invalid'}`);
+  }
 }
 
 /** Adds one commander option per field (values arrive as strings; zod coerces and checks them). */
@@ -78,6 +115,7 @@ export function addFlags(command: Command, fields: Fields): Command {
     if (spec.libraryOnly) continue;
     const flag = flagName(key);
     const option = new Option(spec.arg ? `${flag} <${spec.arg}>` : flag, spec.doc);
+    FIELD_OF_OPTION.set(option, spec);
     if (spec.repeatable) option.argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), value]);
     command.addOption(option);
     // A switch that defaults to on needs a way off: --no-append-eos.
@@ -105,6 +143,11 @@ const marked = <S extends z.ZodType>(set: WeakSet<z.ZodType>, s: S): S => {
   set.add(s);
   return s;
 };
-export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => marked(NUMERIC, z.preprocess(numberFromString, z.number().int().min(min).max(max)));
-export const num = (min: number, max = Number.MAX_VALUE) => marked(NUMERIC, z.preprocess(numberFromString, z.number().min(min).max(max)));
+const NUMERIC_BOUNDS = new WeakMap<z.ZodType, { integer: boolean; min: number; max: number }>();
+const numeric = <S extends z.ZodType>(s: S, integer: boolean, min: number, max: number): S => {
+  NUMERIC_BOUNDS.set(s, { integer, min, max });
+  return marked(NUMERIC, s);
+};
+export const int = (min: number, max = Number.MAX_SAFE_INTEGER) => numeric(z.preprocess(numberFromString, z.number().int().min(min).max(max)), true, min, max);
+export const num = (min: number, max = Number.MAX_VALUE) => numeric(z.preprocess(numberFromString, z.number().min(min).max(max)), false, min, max);
 export const flag = () => marked(BOOLEAN, z.union([z.boolean(), z.enum(['true', 'false']).transform((s) => s === 'true')]));

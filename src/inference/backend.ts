@@ -1,6 +1,15 @@
 // What every inference backend offers, in token ids. The native engine implements it; the
 // onnxruntime-node backend for large exported simulators plugs in behind the same interface.
+import os from 'node:os';
 import type { EngineConfig, FinishReason } from '../native/binding.js';
+
+/** Threads a call may ask for: 1 to 4 x the cores, the bound the native engine checks too. */
+export function checkThreads(threads: unknown, name = 'threads'): void {
+  if (threads === undefined) return;
+  if (typeof threads !== 'number' || !Number.isInteger(threads)) throw new TypeError(`${name} must be an integer, got ${JSON.stringify(threads)}`);
+  const cores = os.availableParallelism(), max = 4 * cores;
+  if (threads < 1 || threads > max) throw new RangeError(`${name} must be in [1, ${max}] (4 x this machine's ${cores} cores), got ${threads}`);
+}
 
 export interface IdGenerateOptions {
   maxNewTokens: number;

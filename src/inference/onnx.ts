@@ -12,7 +12,7 @@ import path from 'node:path';
 import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import type { EngineConfig, FinishReason } from '../native/binding.js';
-import type { IdCompletion, IdGenerateOptions, InferenceBackend } from './backend.js';
+import { checkThreads, type IdCompletion, type IdGenerateOptions, type InferenceBackend } from './backend.js';
 import { logProbAt, Rng, Sampler } from './sampler.js';
 
 export interface OnnxBackendOptions {
@@ -183,6 +183,9 @@ export class OnnxBackend implements InferenceBackend {
     const c = this.config, V = c.vocabSize;
     const B = prompts.length;
     const out: IdCompletion[] = prompts.map(() => ({ ids: [], logprobs: [], finishReason: 'length' as FinishReason }));
+    // The session's threads are fixed when it opens (loadModel's onnx.threads); a per-call count is
+    // still checked as the native engine checks it.
+    checkThreads(o.threads);
     if (B === 0) return out;
     this.checkPrompts(prompts);
     if (!this.hasPositionIds && new Set(prompts.map((p) => p.length)).size > 1) {
@@ -283,7 +286,8 @@ export class OnnxBackend implements InferenceBackend {
     return out;
   }
 
-  async logProbs(prompts: readonly (readonly number[])[], continuations: readonly (readonly number[])[]): Promise<number[][]> {
+  async logProbs(prompts: readonly (readonly number[])[], continuations: readonly (readonly number[])[], options: { threads?: number } = {}): Promise<number[][]> {
+    checkThreads(options.threads);
     if (prompts.length !== continuations.length) throw new RangeError(`got ${prompts.length} prompts but ${continuations.length} continuations`);
     this.checkPrompts(prompts);
     const V = this.config.vocabSize;
@@ -300,7 +304,8 @@ export class OnnxBackend implements InferenceBackend {
     return out;
   }
 
-  async logits(ids: readonly number[]): Promise<Float32Array> {
+  async logits(ids: readonly number[], options: { threads?: number } = {}): Promise<Float32Array> {
+    checkThreads(options.threads);
     const { maxSeqLen, vocabSize } = this.config;
     if (ids.length === 0) throw new RangeError('logits: give at least one token');
     if (ids.length > maxSeqLen) throw new RangeError(`logits: ${ids.length} tokens exceed the model's context of ${maxSeqLen}`);

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineConfig } from '../native/binding.js';
+import { checkThreads } from '../inference/backend.js';
 import { NativeBackend } from '../inference/native.js';
 import type { OnnxBackendOptions } from '../inference/onnx.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
@@ -69,6 +70,7 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
   if (options.backend !== undefined && options.backend !== 'native' && options.backend !== 'onnx') {
     throw new RangeError(`backend must be 'native' or 'onnx', got ${JSON.stringify(options.backend)}`);
   }
+  if (options.onnx !== undefined) checkOnnxOptions(options.onnx);
   let format = checkpointFormat(modelPath);
   if (format === 'onnx' && options.backend === 'native') {
     // An ONNX directory that also holds the safetensors checkpoint can run natively.
@@ -82,6 +84,20 @@ export async function loadModel(modelPath: string, options: LoadModelOptions = {
   const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
   const backend = await NativeBackend.create(ck.config, ck.weights.data, enginePieces(ck));
   return new LanguageModel(ck.tokenizer, backend, modelPath);
+}
+
+const ONNX_OPTIONS = ['executionProviders', 'threads', 'spinning'];
+
+/** The onnx backend's settings, checked as the native engine checks its own (threads: 1 to 4 x cores). */
+function checkOnnxOptions(o: OnnxBackendOptions): void {
+  if (o === null || typeof o !== 'object' || Array.isArray(o)) throw new TypeError('options.onnx must be an object { executionProviders?, threads?, spinning? }');
+  const unknown = Object.keys(o).filter((k) => !ONNX_OPTIONS.includes(k));
+  if (unknown.length > 0) throw new RangeError(`unknown option(s) in options.onnx: ${unknown.join(', ')} (it takes ${ONNX_OPTIONS.join(', ')})`);
+  checkThreads(o.threads, 'options.onnx.threads');
+  if (o.executionProviders !== undefined && (!Array.isArray(o.executionProviders) || o.executionProviders.some((p) => typeof p !== 'string' || p === ''))) {
+    throw new TypeError('options.onnx.executionProviders must be an array of provider names, e.g. ["cpu"]');
+  }
+  if (o.spinning !== undefined && typeof o.spinning !== 'boolean') throw new TypeError('options.onnx.spinning must be a boolean');
 }
 
 /** The engine's vocabulary table (token bytes for stop and banned strings): one entry per embedding row. */

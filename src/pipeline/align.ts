@@ -5,7 +5,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { alignFields, ALIGN_STAGES, type AlignConfig, type AlignOptions } from '../config/align.js';
-import { parseConfig } from '../config/schema.js';
+import { dpoFields } from '../config/dpo.js';
+import { ppoFields } from '../config/ppo.js';
+import { trainPmFields } from '../config/preference-model.js';
+import { checkPartialConfig, parseConfig, type Fields } from '../config/schema.js';
+import { sftFields } from '../config/sft.js';
+import { simulateFields } from '../config/simulate.js';
 import { loadModel } from '../model/load.js';
 import { appendCue } from '../tasks/placement.js';
 import { resolveTask, responseSuffix, type Task } from '../tasks/task.js';
@@ -52,8 +57,15 @@ function applySets(cfg: AlignConfig): AlignConfig {
     if (!m || !(ALIGN_STAGES as readonly string[]).includes(m[1]!)) throw new RangeError(`--set ${entry}: expected STAGE.KEY=VALUE with STAGE one of ${ALIGN_STAGES.join(', ')}`);
     (out[m[1] as (typeof ALIGN_STAGES)[number]] as Record<string, unknown>)[m[2]!] = cliValue(m[3]!);
   }
-  return { ...out, set: [] };
+  const result = { ...out, set: [] };
+  for (const stage of ALIGN_STAGES) checkPartialConfig(STAGE_FIELDS[stage], result[stage] as Record<string, unknown>, stage);
+  return result;
 }
+
+/** Each stage's own option fields, against which its nested options are checked up front. */
+const STAGE_FIELDS: Record<(typeof ALIGN_STAGES)[number], Fields> = {
+  simulate: simulateFields, pm: trainPmFields, ppo: ppoFields, dpo: dpoFields, sft: sftFields,
+};
 
 /** The first field (a.b.c) where two configs differ, or undefined. */
 function firstDifference(a: unknown, b: unknown, where = ''): string | undefined {
@@ -80,6 +92,8 @@ export async function alignWithRLCD(options: AlignOptions, hooks: StageHooks = {
   const { onEvent } = checkHooks(hooks);
   assertOutputLocation(cfg.out, [cfg.model, cfg.prompts, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'align');
   const task = resolveTask(cfg.task);
+  // Read the prompts before anything is written: a bad file must not leave a run behind.
+  const prompts = readSimulationPrompts(cfg.prompts);
   const started = performance.now();
   const out = cfg.out;
   fs.mkdirSync(out, { recursive: true });
@@ -119,7 +133,6 @@ export async function alignWithRLCD(options: AlignOptions, hooks: StageHooks = {
   const pairsFile = path.join(out, 'pairs.jsonl');
   const labeler = cfg.method === 'context-distillation' ? 'rlcd' : cfg.method;
   await stage('simulate', async () => {
-    const prompts = readSimulationPrompts(cfg.prompts);
     const repeated = Array.from({ length: cfg.pairsPerPrompt }, () => prompts).flat();
     const model = await loadModel(cfg.model, tok);
     try {

@@ -96,6 +96,58 @@ describeWith([HF_656K, LLAMA2C_260K, TOK512], 'bad inputs (real models)', () => 
     expectCleanFailure(args as string[], message as RegExp);
   });
 
+  test('--threads beyond 4 x the cores is refused by either backend (the onnx one once took 1000)', () => {
+    expectCleanFailure(['generate', '--model', HF_656K, '--prompt', 'x', '--threads', '1000'], /--threads must be in \[1, \d+\]/);
+    const onnx = path.join(tmp, 'onnx-656k');
+    expect(rlcd(['export-onnx', '--model', HF_656K, '--out', onnx]).status).toBe(0);
+    expectCleanFailure(['generate', '--model', onnx, '--prompt', 'x', '--threads', '1000'], /--threads must be in \[1, \d+\]/);
+    expectCleanFailure(['simulate', '--task', 'positive-story', '--method', 'rlcd', '--model', onnx, '--prompts', 'x', '--out', path.join(tmp, 'never.jsonl'), '--threads', '1000'], /--threads must be in/);
+  });
+
+  // Every command that reads a JSONL file or a model, given a truncated line, a directory, or a file of garbage.
+  const broken = (): { truncated: string; garbage: string } => {
+    const truncated = path.join(tmp, 'truncated.jsonl');
+    fs.writeFileSync(truncated, JSON.stringify({ prompt: 'a', completion: 'b', chosen: 'c', rejected: 'd' }) + '\n{"prompt": "Once upon');
+    const garbage = path.join(tmp, 'garbage.bin');
+    fs.writeFileSync(garbage, Buffer.alloc(4096, 7));
+    return { truncated, garbage };
+  };
+  const never = (name: string) => path.join(tmp, `never-${name}`);
+  test.each([
+    ['generate --prompts-file', (f: string) => ['generate', '--model', HF_656K, '--prompts-file', f]],
+    ['simulate --prompts', (f: string) => ['simulate', '--task', 'positive-story', '--method', 'rlcd', '--model', HF_656K, '--prompts', f, '--out', never('sim.jsonl')]],
+    ['sft --data', (f: string) => ['sft', '--model', HF_656K, '--data', f, '--out', never('sft')]],
+    ['train-pm --pairs', (f: string) => ['train-pm', '--model', HF_656K, '--pairs', f, '--out', never('pm')]],
+    ['dpo --pairs', (f: string) => ['dpo', '--model', HF_656K, '--pairs', f, '--out', never('dpo')]],
+    ['align --prompts', (f: string) => ['align', '--task', 'positive-story', '--model', HF_656K, '--prompts', f, '--out', never('align'), '--quiet']],
+  ])('CLI: %s with a truncated last line, a directory, a missing file', (_name, argsFor) => {
+    const { truncated } = broken();
+    expectCleanFailure(argsFor(truncated), /truncated\.jsonl:2: /);
+    const dir = path.join(tmp, 'a-directory');
+    fs.mkdirSync(dir, { recursive: true });
+    expectCleanFailure(argsFor(dir), /a-directory.* is a directory|a-directory: is a directory/);
+    expectCleanFailure(argsFor(path.join(tmp, 'missing.jsonl')), /missing\.jsonl/);
+  });
+
+  test.each([
+    ['generate', (m: string) => ['generate', '--model', m, '--prompt', 'x']],
+    ['simulate', (m: string) => ['simulate', '--task', 'positive-story', '--method', 'rlcd', '--model', m, '--prompts', data(), '--out', never('sim2.jsonl')]],
+    ['export-onnx', (m: string) => ['export-onnx', '--model', m, '--out', never('onnx')]],
+    ['sft', (m: string) => ['sft', '--model', m, '--data', data(), '--out', never('sft2')]],
+    ['train-pm', (m: string) => ['train-pm', '--model', m, '--pairs', pairs(), '--out', never('pm2')]],
+    ['eval-pm', (m: string) => ['eval-pm', '--pm', m, '--pairs', pairs()]],
+    ['dpo', (m: string) => ['dpo', '--model', m, '--pairs', pairs(), '--out', never('dpo2')]],
+    ['ppo', (m: string) => ['ppo', '--policy', m, '--reward', m, '--prompts', data(), '--out', never('ppo2')]],
+  ])('CLI: %s with a model that is a file of garbage, or a directory of garbage', (_name, argsFor) => {
+    const { garbage } = broken();
+    const dir = path.join(tmp, 'garbage-model');
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.json'), '{"model_type": "llama", "hidden_size": ');
+    fs.writeFileSync(path.join(dir, 'model.safetensors'), Buffer.alloc(64, 1));
+    expectCleanFailure(argsFor(garbage), /rlcd: .*garbage\.bin/);
+    expectCleanFailure(argsFor(dir), /rlcd: .*garbage-model/);
+  });
+
   test('--out . is refused before any work and deletes nothing (it once deleted the working directory)', () => {
     const cwd = path.join(tmp, 'work');
     fs.mkdirSync(cwd);
@@ -235,6 +287,10 @@ describeWith([HF_656K], 'library arguments (tinystories-656k)', () => {
       ['runSft options an array', () => runSft([] as never), /options must be an object/],
       ['runSft lora alpha without a rank', () => runSft({ model: HF_656K, data: 'x', out: path.join(tmp, 'never'), loraAlpha: 8 }), /loraAlpha .* needs loraRank/],
       ['runSft lora alpha 0', () => runSft({ model: HF_656K, data: 'x', out: path.join(tmp, 'never'), loraRank: 4, loraAlpha: 0 }), /loraAlpha: must be > 0/],
+      ['loadModel onnx threads past 4 x cores', () => loadModel(HF_656K, { onnx: { threads: 1000 } }), /options\.onnx\.threads must be in/],
+      ['loadModel onnx threads a string', () => loadModel(HF_656K, { onnx: { threads: '2' } } as never), /options\.onnx\.threads must be an integer/],
+      ['loadModel onnx unknown option', () => loadModel(HF_656K, { onnx: { thread: 2 } } as never), /unknown option\(s\) in options\.onnx: thread/],
+      ['generate threads past 4 x cores', () => model.generate('a', { threads: 1000 }), /threads/],
       ['runPpo lora targets without a rank', () => runPpo({ policy: HF_656K, reward: HF_656K, prompts: 'x', out: path.join(tmp, 'never'), loraTargets: ['o_proj'] }), /loraTargets .* needs loraRank/],
     ];
     for (const [name, call, message] of cases) {

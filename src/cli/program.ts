@@ -1,0 +1,35 @@
+// The rlcd command line: one subcommand per file in this folder.
+import { Command } from 'commander';
+import { createRequire } from 'node:module';
+import { exportOnnxCommand } from './export-onnx.js';
+import { generateCommand } from './generate.js';
+import { simulateCommand } from './simulate.js';
+import { sftCommand } from './sft.js';
+import { evalPmCommand, trainPmCommand } from './preference-model.js';
+import { benchCommand } from './bench.js';
+import { ppoCommand } from './ppo.js';
+import { dpoCommand } from './dpo.js';
+import { alignCommand } from './align.js';
+
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
+/** The whole command line; main.ts runs it, tests walk its commands and options. */
+export function buildProgram(): Command {
+  const program = new Command('rlcd')
+    .description('RLCD language-model alignment for Node.js: simulate preferences, train a preference model, PPO.')
+    .version(version)
+    .exitOverride()
+    .showHelpAfterError(false)
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addCommand(generateCommand().exitOverride());
+  program.addCommand(simulateCommand().exitOverride());
+  program.addCommand(exportOnnxCommand().exitOverride());
+  program.addCommand(sftCommand());
+  program.addCommand(trainPmCommand());
+  program.addCommand(evalPmCommand());
+  program.addCommand(ppoCommand());
+  program.addCommand(dpoCommand());
+  program.addCommand(alignCommand());
+  program.addCommand(benchCommand());
+  return program;
+}
