@@ -5,6 +5,8 @@
 import fs from 'node:fs';
 import type { Method } from '../config/simulate.js';
 import { atomicWriteFile } from '../util/atomic.js';
+import { readCompleteJsonl } from '../util/jsonl.js';
+import { releaseLock, takeLock } from '../util/lock.js';
 
 /** What every record carries to tie it to a run: a rerun must match. */
 export interface RunKey {
@@ -48,56 +50,6 @@ export function lockFileOf(out: string): string {
   return `${out}.lock`;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Takes FILE.lock, or throws naming the live process that holds it (a stale lock of a killed run is taken over). */
-function takeLock(out: string): void {
-  const lock = lockFileOf(out);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = fs.openSync(lock, 'wx');
-      fs.writeSync(fd, String(process.pid));
-      fs.closeSync(fd);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new Error(`${out}: cannot create ${lock} (${(e as NodeJS.ErrnoException).code})`);
-      const holder = Number(fs.readFileSync(lock, 'utf8'));
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && pidAlive(holder)) {
-        throw new Error(`${out}: another rlcd simulate (pid ${holder}) is writing it; wait for it or use another --out`);
-      }
-      fs.rmSync(lock, { force: true }); // left by a killed run
-    }
-  }
-  throw new Error(`${out}: cannot take ${lock}`);
-}
-
-/** Reads the complete lines of a JSONL file, cutting a trailing partial line off the file itself. */
-function readComplete(file: string): Array<{ line: number; value: Record<string, unknown> }> {
-  if (!fs.existsSync(file)) return [];
-  const text = fs.readFileSync(file, 'utf8');
-  const end = text.lastIndexOf('\n') + 1;
-  if (end < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end), 'utf8'));
-  const rows: Array<{ line: number; value: Record<string, unknown> }> = [];
-  text.slice(0, end).split('\n').forEach((raw, i) => {
-    if (raw.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(raw);
-    } catch (e) {
-      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message}); not a file written by rlcd simulate?`);
-    }
-    rows.push({ line: i + 1, value: value as Record<string, unknown> });
-  });
-  return rows;
-}
-
 export class PairFile {
   readonly dropsFile: string;
   /** Prompt indices with a pair or a drop record. */
@@ -113,7 +65,7 @@ export class PairFile {
    */
   constructor(readonly file: string, readonly key: RunKey, prompts: readonly string[], settings: Record<string, unknown> = {}) {
     this.dropsFile = dropsFileOf(file);
-    takeLock(file);
+    takeLock(file, lockFileOf(file), 'rlcd simulate');
     try {
       this.checkSettings(settings);
     } catch (e) {
@@ -122,7 +74,7 @@ export class PairFile {
     }
     const counts = [0, 0];
     [file, this.dropsFile].forEach((f, which) => {
-      for (const { line, value } of readComplete(f)) {
+      for (const { line, value } of readCompleteJsonl(f, 'rlcd simulate')) {
         const where = `${f}:${line}`;
         for (const k of ['method', 'task', 'seed'] as const) {
           if (value[k] !== key[k]) {
@@ -156,7 +108,7 @@ export class PairFile {
   }
 
   close(): void {
-    fs.rmSync(lockFileOf(this.file), { force: true });
+    releaseLock(lockFileOf(this.file));
   }
 
   /** Appends one batch of records (one write per file). */

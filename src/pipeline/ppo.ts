@@ -27,10 +27,10 @@ import { checkIdentity, loadTrainerTensors, trainerTensors } from '../train/resu
 import { saveTrainedModel } from '../train/save-trained.js';
 import { Trainer } from '../train/trainer.js';
 import { assertOutputLocation } from '../util/output-dir.js';
-import { encodeForPm, readScoreHead } from './preference-model.js';
+import { encodeForPm, readPmInfo, readScoreHead } from './preference-model.js';
 import { pmInput } from './preference-data.js';
 import { readSimulationPrompts } from './prompts.js';
-import { hashInts, streamBase } from './simulate.js';
+import { hashInts, streamBase } from '../util/random.js';
 import { checkHooks, peakRssMb, StepLog, type StageHooks } from './stage.js';
 
 export interface PpoResult {
@@ -52,19 +52,6 @@ interface Models {
   reference: Trainer | undefined;
   reward: Trainer;
   value: Trainer;
-}
-
-/** What the preference model directory stored about itself (its suffix) and its width. */
-function readPmInfo(dir: string): { suffix: string | undefined; dim: number } {
-  const file = path.join(dir, 'config.json');
-  let cfg: { hidden_size?: unknown; rlcd?: { suffix?: unknown } };
-  try {
-    cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    throw new ModelFormatError(file, 'cannot read the preference model config');
-  }
-  if (typeof cfg.hidden_size !== 'number') throw new ModelFormatError(file, 'has no hidden_size');
-  return { suffix: typeof cfg.rlcd?.suffix === 'string' ? cfg.rlcd.suffix : undefined, dim: cfg.hidden_size };
 }
 
 async function loadModels(cfg: PpoConfig): Promise<Models> {

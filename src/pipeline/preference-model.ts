@@ -162,6 +162,26 @@ export function readScoreHead(dir: string, dim: number): Float32Array {
   return head;
 }
 
+/** What the preference model directory stored about itself (its suffix) and its width. */
+export function readPmInfo(dir: string): { suffix: string | undefined; dim: number } {
+  const file = path.join(dir, 'config.json');
+  let cfg: { hidden_size?: unknown; rlcd?: { suffix?: unknown } };
+  try {
+    cfg = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    throw new ModelFormatError(file, 'cannot read the preference model config');
+  }
+  if (typeof cfg.hidden_size !== 'number') throw new ModelFormatError(file, 'has no hidden_size');
+  return { suffix: typeof cfg.rlcd?.suffix === 'string' ? cfg.rlcd.suffix : undefined, dim: cfg.hidden_size };
+}
+
+/** A preference model ready to score texts: its trainer (scalar head loaded) and the suffix it was trained with. */
+export async function loadPreferenceModel(dir: string, options: { threads?: number } = {}): Promise<{ trainer: Trainer; suffix: string | undefined }> {
+  const info = readPmInfo(dir);
+  const trainer = await Trainer.fromModel(dir, { head: 'scalar', headWeights: readScoreHead(dir, info.dim), ...(options.threads !== undefined && { threads: options.threads }) });
+  return { trainer, suffix: info.suffix };
+}
+
 /** The paper's agreement metric; progress comes as events (step = pairs scored). */
 export async function evaluatePreferenceModel(options: EvalPmOptions, hooks: StageHooks = {}): Promise<Agreement> {
   const cfg = parseConfig(evalPmFields, options);

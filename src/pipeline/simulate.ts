@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../config/schema.js';
+import { hashInts, mulberry32, streamBase } from '../util/random.js';
 import { loadModel } from '../model/load.js';
 import { readSimulationPrompts } from './prompts.js';
 import { checkHooks, type StageHooks } from './stage.js';
@@ -41,37 +42,6 @@ export interface SimulateSummary {
   pairsPerMinute: number;
 }
 
-// ---- deterministic draws -------------------------------------------------------------------
-
-function mix32(x: number): number {
-  x = Math.imul((x ^ (x >>> 16)) >>> 0, 0x7feb352d);
-  x = Math.imul((x ^ (x >>> 15)) >>> 0, 0x846ca68b);
-  return (x ^ (x >>> 16)) >>> 0;
-}
-
-/** A 32-bit hash of small non-negative integers. */
-export function hashInts(...xs: number[]): number {
-  let h = 0x243f6a88;
-  for (const x of xs) h = mix32(((h ^ (x >>> 0)) + 0x9e3779b9) | 0);
-  return h;
-}
-
-/** Uniform [0, 1) draws for one prompt (mulberry32). */
-function exampleRng(seed: number, index: number): () => number {
-  let a = hashInts(seed, index, 0x51);
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** First sampling stream of an attempt: a 52-bit offset, far from every other (seed, attempt). */
-export function streamBase(seed: number, attempt: number): number {
-  return hashInts(seed, attempt, 1) * 2 ** 20 + (hashInts(seed, attempt, 2) >>> 12);
-}
-
 // ---- one prompt in flight ------------------------------------------------------------------
 
 interface Sample {
@@ -100,7 +70,7 @@ interface Example {
 }
 
 function setUp(task: Task, method: Method, seed: number, index: number, prompt: string): Example {
-  const rng = exampleRng(seed, index);
+  const rng = mulberry32(hashInts(seed, index, 0x51));  // draws for one prompt
   const withPrefix = (p: string): string => (task.responsePrefix === '' ? p : appendCue(p, task.responsePrefix));
   const ex: Example = {
     index, prompt, affixIndex: null, instructionIndex: null, swap: false, sources: [prompt, prompt],

@@ -63,3 +63,27 @@ export function readPromptsFile(file: string): string[] {
     return value.prompt;
   });
 }
+
+/**
+ * The complete lines of an append-only JSONL output, cutting a trailing partial line (a kill in the
+ * middle of a write) off the file itself; `who` names the writer in the error for a line that is
+ * not JSON.
+ */
+export function readCompleteJsonl(file: string, who: string): Array<{ line: number; value: Record<string, unknown> }> {
+  if (!fs.existsSync(file)) return [];
+  const text = fs.readFileSync(file, 'utf8');
+  const end = text.lastIndexOf('\n') + 1;
+  if (end < text.length) fs.truncateSync(file, Buffer.byteLength(text.slice(0, end), 'utf8'));
+  const rows: Array<{ line: number; value: Record<string, unknown> }> = [];
+  text.slice(0, end).split('\n').forEach((raw, i) => {
+    if (raw.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch (e) {
+      throw new Error(`${file}:${i + 1}: not valid JSON (${(e as Error).message}); not a file written by ${who}?`);
+    }
+    rows.push({ line: i + 1, value: value as Record<string, unknown> });
+  });
+  return rows;
+}
