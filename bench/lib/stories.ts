@@ -1,7 +1,9 @@
 // Story premises for the positive-story task and a diagnostic sentiment judge. The judge (the npm
 // `sentiment` package, AFINN word list) is for evaluation only, never a training signal.
 import fs from 'node:fs';
-import Sentiment from 'sentiment';
+import { sentimentOf } from '../../src/eval/lexicon-judge.js';
+
+export { sentimentOf };
 
 /** First sentences of TinyStories validation stories, each with a trailing space (the 656K tokenizer wants one). */
 export function storyPremises(valTxt: string, count: number, skip = 0): string[] {
@@ -15,13 +17,6 @@ export function storyPremises(valTxt: string, count: number, skip = 0): string[]
   }
   if (out.length < skip + count) throw new Error(`${valTxt}: only ${out.length} premises, asked for ${skip + count}`);
   return out.slice(skip, skip + count);
-}
-
-const judge = new Sentiment();
-
-/** AFINN sentiment per word of the text. */
-export function sentimentOf(text: string): number {
-  return judge.analyze(text).comparative;
 }
 
 /** Fraction of pairs whose chosen text the judge rates more positive than the rejected one (ties count 0.5). */

@@ -8,6 +8,8 @@ import path from 'node:path';
 /** The kind of rlcd output a directory holds, or undefined when rlcd did not write it. */
 export function rlcdOutputKind(dir: string): string | undefined {
   if (fs.existsSync(path.join(dir, 'align-config.json'))) return 'align';
+  if (fs.existsSync(path.join(dir, 'eval-config.json'))) return 'evaluate';
+  if (fs.existsSync(path.join(dir, 'compare-config.json'))) return 'compare';
   try {
     const ck = JSON.parse(fs.readFileSync(path.join(dir, 'checkpoint', 'trainer.json'), 'utf8')) as { meta?: { identity?: { stage?: unknown } } };
     if (typeof ck.meta?.identity?.stage === 'string') return ck.meta.identity.stage;
