@@ -10,6 +10,8 @@ import { benchCommand } from './bench.js';
 import { ppoCommand } from './ppo.js';
 import { dpoCommand } from './dpo.js';
 import { alignCommand } from './align.js';
+import { compareCommand, reportCommand } from './compare.js';
+import { evaluateCommand } from './evaluate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -30,6 +32,9 @@ export function buildProgram(): Command {
   program.addCommand(ppoCommand());
   program.addCommand(dpoCommand());
   program.addCommand(alignCommand());
+  program.addCommand(evaluateCommand());
+  program.addCommand(compareCommand());
+  program.addCommand(reportCommand());
   program.addCommand(benchCommand());
   return program;
 }

@@ -24,6 +24,7 @@ export const alignFields = {
   ppo: { schema: stageOptions, libraryOnly: true, doc: 'Options of the PPO stage (see rlcd ppo).' },
   dpo: { schema: stageOptions, libraryOnly: true, doc: 'Options of the DPO stage (see rlcd dpo).' },
   sft: { schema: stageOptions, libraryOnly: true, doc: 'Options of context distillation (see rlcd sft).' },
+  pairsFrom: { schema: z.string().min(1).optional(), libraryOnly: true, doc: 'A pair file of an earlier run with the same simulate settings (e.g. another method\'s pairs.jsonl): copied in instead of simulating again; the resume check still compares its recorded settings.' },
   set: { schema: z.array(z.string()).default([]), arg: 'STAGE.KEY=VALUE', repeatable: true, doc: 'A stage option (repeatable), e.g. --set ppo.steps=40 --set pm.lr=1e-4; STAGE is simulate, pm, ppo, dpo or sft.' },
   threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
   quiet: { schema: flag().default(false), doc: 'No progress bars.' },

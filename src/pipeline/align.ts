@@ -22,6 +22,7 @@ import { runPpo } from './ppo.js';
 import { trainPreferenceModel } from './preference-model.js';
 import { readSimulationPrompts } from './prompts.js';
 import { runSft } from './sft.js';
+import { dropsFileOf, settingsFileOf } from './pair-file.js';
 import { simulatePreferences } from './simulate.js';
 import { checkHooks, peakRssMb, type StageEvent, type StageHooks } from './stage.js';
 
@@ -49,16 +50,21 @@ function cliValue(v: string): unknown {
   return v;
 }
 
-/** --set STAGE.KEY=VALUE entries into the nested stage objects, validated later by each stage's own schema. */
-function applySets(cfg: AlignConfig): AlignConfig {
+type StageOptions = Record<(typeof ALIGN_STAGES)[number], Record<string, unknown>> & { set: string[] };
+
+/**
+ * --set STAGE.KEY=VALUE entries merged into the nested stage objects, and every stage option checked
+ * against its stage's schema now, before any stage runs (compare() calls it too).
+ */
+export function applySets<C extends StageOptions>(cfg: C): C {
   const out = { ...cfg, simulate: { ...cfg.simulate }, pm: { ...cfg.pm }, ppo: { ...cfg.ppo }, dpo: { ...cfg.dpo }, sft: { ...cfg.sft } };
   for (const entry of cfg.set) {
     const m = /^([a-z]+)\.([A-Za-z0-9]+)=(.*)$/s.exec(entry);
     if (!m || !(ALIGN_STAGES as readonly string[]).includes(m[1]!)) throw new RangeError(`--set ${entry}: expected STAGE.KEY=VALUE with STAGE one of ${ALIGN_STAGES.join(', ')}`);
-    (out[m[1] as (typeof ALIGN_STAGES)[number]] as Record<string, unknown>)[m[2]!] = cliValue(m[3]!);
+    out[m[1] as (typeof ALIGN_STAGES)[number]][m[2]!] = cliValue(m[3]!);
   }
   const result = { ...out, set: [] };
-  for (const stage of ALIGN_STAGES) checkPartialConfig(STAGE_FIELDS[stage], result[stage] as Record<string, unknown>, stage);
+  for (const stage of ALIGN_STAGES) checkPartialConfig(STAGE_FIELDS[stage], result[stage], stage);
   return result;
 }
 
@@ -99,7 +105,7 @@ export async function alignWithRLCD(options: AlignOptions, hooks: StageHooks = {
   fs.mkdirSync(out, { recursive: true });
 
   // The configuration that decides the result; threads and progress do not.
-  const { threads: _t, quiet: _q, set: _s, ...decisive } = cfg;
+  const { threads: _t, quiet: _q, set: _s, pairsFrom: _p, ...decisive } = cfg;
   const recorded = { ...decisive, model: path.resolve(cfg.model), prompts: path.resolve(cfg.prompts), out: undefined };
   const configFile = path.join(out, CONFIG_FILE);
   if (fs.existsSync(configFile)) {
@@ -133,6 +139,13 @@ export async function alignWithRLCD(options: AlignOptions, hooks: StageHooks = {
   const pairsFile = path.join(out, 'pairs.jsonl');
   const labeler = cfg.method === 'context-distillation' ? 'rlcd' : cfg.method;
   await stage('simulate', async () => {
+    if (cfg.pairsFrom !== undefined && !fs.existsSync(pairsFile)) {
+      // Another run's pairs (e.g. RLCD's, shared by RLCD-DPO and context distillation): simulate
+      // below resumes on them, which checks they were made with this run's settings, model and seed.
+      for (const f of [cfg.pairsFrom, dropsFileOf(cfg.pairsFrom), settingsFileOf(cfg.pairsFrom)]) {
+        if (fs.existsSync(f)) fs.copyFileSync(f, pairsFile + f.slice(cfg.pairsFrom.length));
+      }
+    }
     const repeated = Array.from({ length: cfg.pairsPerPrompt }, () => prompts).flat();
     const model = await loadModel(cfg.model, tok);
     try {

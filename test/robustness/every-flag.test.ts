@@ -92,7 +92,7 @@ const setCases: Array<[string, RegExp]> = [
 describeWith([HF_656K], 'every flag of every command refuses values of the wrong kind, naming the flag', () => {
   test('the table covers every command and most flags', () => {
     const commands = new Set(cases.map(([name]) => name.split(' --')[0]));
-    expect([...commands].sort()).toEqual(['align', 'bench train', 'dpo', 'eval-pm', 'export-onnx', 'generate', 'ppo', 'sft', 'simulate', 'train-pm']);
+    expect([...commands].sort()).toEqual(['align', 'bench train', 'compare', 'dpo', 'eval-pm', 'evaluate', 'export-onnx', 'generate', 'ppo', 'report', 'sft', 'simulate', 'train-pm']);
     expect(cases.length).toBeGreaterThan(250);
   });
 
@@ -108,6 +108,13 @@ describeWith([HF_656K], 'every flag of every command refuses values of the wrong
     const out = path.join(tmp, `align-${set.replace(/\W+/g, '-')}`);
     const argv = ALIGN.map((a) => (a === 'PROMPTS' ? path.join(tmp, 'prompts.jsonl') : a === 'OUT' ? out : a));
     expect(await run([...argv, '--set', set, '--quiet'])).toMatch(message);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
+  test.each(setCases)('compare --set %s is refused before any method trains', async (set, message) => {
+    const out = path.join(tmp, `compare-${set.replace(/\W+/g, '-')}`);
+    const prompts = path.join(tmp, 'prompts.jsonl');
+    expect(await run(['compare', '--task', 'positive-story', '--model', HF_656K, '--prompts', prompts, '--eval-prompts', prompts, '--out', out, '--set', set, '--quiet'])).toMatch(message);
     expect(fs.existsSync(out)).toBe(false);
   });
 });
