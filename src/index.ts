@@ -40,3 +40,12 @@ export { gae, shapeRewards } from './rl/gae.js';
 export { whiten } from './rl/whiten.js';
 export { klPerToken, type KlEstimator } from './rl/kl.js';
 export { adaptiveKlController, fixedKlController, type KlController } from './rl/kl-controller.js';
+// Evaluation: judges, pairwise win rates, the comparison table and its report.
+export { evaluate, type EvaluateResult, type EvalRecord } from './eval/evaluate.js';
+export { evaluateFields, type EvaluateOptions, type EvaluateConfig } from './config/evaluate.js';
+export { compare, METHOD_LABELS, type CompareResult, type Comparison, type PolicyFigures } from './eval/compare.js';
+export { compareFields, COMPARE_METHODS, type CompareOptions, type CompareConfig, type CompareMethod } from './config/compare.js';
+export { createJudge, JUDGE_KINDS, type Judge, type JudgeOptions, type Verdict, type Comparison as JudgeComparison } from './eval/judge.js';
+export { winRate, bootstrapInterval, lengthControlledWinRate, standardError, type WinRate, type ScoredRecord } from './eval/stats.js';
+export { labelStats, type LabelStats } from './eval/label-stats.js';
+export { writeReport, buildReportHtml } from './report/report.js';

@@ -16,3 +16,21 @@ export function describeWith(files: string[], name: string, fn: () => void): voi
   if (missing.length === 0) describe(name, fn);
   else describe.skip(`${name} [skipped: ${missing.join(', ')} not found]`, fn);
 }
+
+/** Spawns `node ARGS`, SIGKILLs it as soon as `ready()` holds (polled every millisecond), and returns the signal it died of. */
+export async function spawnAndKillWhen(args: string[], ready: () => boolean): Promise<NodeJS.Signals | null> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  return new Promise((resolve) => {
+    const poll = setInterval(() => {
+      if (ready()) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+      }
+    }, 1);
+    child.on('exit', (_code, signal) => {
+      clearInterval(poll);
+      resolve(signal);
+    });
+  });
+}

@@ -1,8 +1,10 @@
 // The option tables that README.md and docs/*.md embed between `<!-- options:NAME -->` markers.
 
 /** The documents that carry option tables, relative to the package root. */
-export const DOC_FILES = ['README.md', 'docs/simulate.md', 'docs/align.md'];
+export const DOC_FILES = ['README.md', 'docs/simulate.md', 'docs/align.md', 'docs/evaluate.md'];
 import { alignFields } from './align.js';
+import { compareFields } from './compare.js';
+import { evaluateFields } from './evaluate.js';
 import { dpoFields } from './dpo.js';
 import { generateFields } from './generate.js';
 import { ppoFields } from './ppo.js';
@@ -20,6 +22,8 @@ export const docBlocks: Record<string, Fields> = {
   ppo: ppoFields,
   dpo: dpoFields,
   align: alignFields,
+  evaluate: evaluateFields,
+  compare: compareFields,
 };
 
 /** `text` with every marked block replaced by the current table. */

@@ -2,7 +2,7 @@
 // metrics under TRL's names; a killed run resumes to exactly the uninterrupted result (in process
 // for PPO, a SIGKILLed CLI process for align); every method produces OUT/policy that
 // `rlcd generate` loads; bad configuration gives one clear message naming the field.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,7 +13,7 @@ import { runPpo } from '../../src/pipeline/ppo.js';
 import { trainPreferenceModel } from '../../src/pipeline/preference-model.js';
 import { simulate } from '../../src/pipeline/simulate.js';
 import { loadModel } from '../../src/index.js';
-import { describeWith, LLAMA2C_260K, SHARED, TOK512 } from '../shared.js';
+import { describeWith, LLAMA2C_260K, SHARED, spawnAndKillWhen, TOK512 } from '../shared.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const VAL = path.join(SHARED, 'data/tinystories/val.txt');
@@ -141,20 +141,8 @@ describeWith([LLAMA2C_260K, TOK512, VAL], 'PPO, DPO and align (stories260K)', ()
       '--set', 'ppo.rolloutBatchSize=8', '--set', 'ppo.responseLength=16', '--quiet'];
     const whole = path.join(tmp, 'align-whole'), killed = path.join(tmp, 'align-killed');
     expect(spawnSync(process.execPath, args(whole), { encoding: 'utf8' }).status).toBe(0);
-    const child = spawn(process.execPath, args(killed), { stdio: 'ignore' });
     const marker = path.join(killed, 'policy', 'checkpoint', 'trainer.json');
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
-      const poll = setInterval(() => {
-        if (fs.existsSync(marker)) {
-          clearInterval(poll);
-          child.kill('SIGKILL');
-        }
-      }, 5);
-      child.on('exit', (_code, sig) => {
-        clearInterval(poll);
-        resolve(sig);
-      });
-    });
+    const signal = await spawnAndKillWhen(args(killed), () => fs.existsSync(marker));
     expect(signal).toBe('SIGKILL');
     const rerun = spawnSync(process.execPath, args(killed), { encoding: 'utf8' });
     expect(rerun.status).toBe(0);

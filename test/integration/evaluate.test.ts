@@ -17,7 +17,7 @@ import { verdictOf } from '../../src/eval/openai-judge.js';
 import { softLabel, resolveChoiceIds } from '../../src/pipeline/label.js';
 import { loadModel } from '../../src/model/load.js';
 import { POSITIVE_STORY } from '../../src/tasks/positive-story.js';
-import { describeWith, HF_656K, LLAMA2C_260K, SHARED, TOK512 } from '../shared.js';
+import { describeWith, HF_656K, LLAMA2C_260K, SHARED, spawnAndKillWhen, TOK512 } from '../shared.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 const SERVER = fileURLToPath(new URL('../fixtures/openai-server.ts', import.meta.url));
@@ -78,20 +78,8 @@ describeWith([HF_656K, VAL], 'evaluate (tinystories-656k)', () => {
     const args = (out: string) => [BIN, 'evaluate', '--a', HF_656K, '--b', HF_656K, '--prompts', prompts, '--task', 'positive-story', '--batch-size', '2', '--seed', '5', '--out', out, '--quiet'];
     const whole = path.join(tmp, 'kill-whole'), killed = path.join(tmp, 'kill-killed');
     expect(spawnSync(process.execPath, args(whole), { encoding: 'utf8' }).status).toBe(0);
-    const child = spawn(process.execPath, args(killed), { stdio: 'ignore' });
     const file = path.join(killed, 'records.jsonl');
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) => {
-      const poll = setInterval(() => {
-        if (fs.existsSync(file) && fs.statSync(file).size > 0) {
-          clearInterval(poll);
-          child.kill('SIGKILL');
-        }
-      }, 1);
-      child.on('exit', (_c, s) => {
-        clearInterval(poll);
-        resolve(s);
-      });
-    });
+    const signal = await spawnAndKillWhen(args(killed), () => fs.existsSync(file) && fs.statSync(file).size > 0);
     expect(signal).toBe('SIGKILL');
     expect(readRecords(killed).length).toBeLessThan(16);
     const r = spawnSync(process.execPath, args(killed), { encoding: 'utf8' });

@@ -2,12 +2,12 @@
 // checkpoint lands and rerun with the same command, it ends with the same model, byte for byte, as
 // a run that was never interrupted, and its metrics.jsonl holds each step once. (align, and PPO
 // through it, has the same test in align.test.ts; simulate in simulate-cli.test.ts.)
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeWith, LLAMA2C_260K, TOK512 } from '../shared.js';
+import { describeWith, LLAMA2C_260K, spawnAndKillWhen, TOK512 } from '../shared.js';
 
 const BIN = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
 let tmp: string;
@@ -19,23 +19,6 @@ function writeData(): { sft: string; pairs: string } {
   fs.writeFileSync(sft, rows.map((r) => JSON.stringify({ prompt: r.prompt + ' ', completion: `It was happy number ${r.i}.` })).join('\n') + '\n');
   fs.writeFileSync(pairs, rows.map((r) => JSON.stringify({ prompt: r.prompt, chosen: ` They played all day ${r.i}.`, rejected: ` It was sad and cried ${r.i}.` })).join('\n') + '\n');
   return { sft, pairs };
-}
-
-/** Spawns the CLI, SIGKILLs it as soon as `marker` exists, and returns the signal it died of. */
-async function killAfter(args: string[], marker: string): Promise<NodeJS.Signals | null> {
-  const child = spawn(process.execPath, [BIN, ...args], { stdio: 'ignore' });
-  return new Promise((resolve) => {
-    const poll = setInterval(() => {
-      if (fs.existsSync(marker)) {
-        clearInterval(poll);
-        child.kill('SIGKILL');
-      }
-    }, 2);
-    child.on('exit', (_code, signal) => {
-      clearInterval(poll);
-      resolve(signal);
-    });
-  });
 }
 
 describeWith([LLAMA2C_260K, TOK512], 'SIGKILL and rerun of each training stage gives the uninterrupted result (stories260K)', () => {
@@ -55,7 +38,7 @@ describeWith([LLAMA2C_260K, TOK512], 'SIGKILL and rerun of each training stage g
     const w = spawnSync(process.execPath, [BIN, ...argsFor(data, whole)], { encoding: 'utf8' });
     expect([w.status, w.stderr]).toEqual([0, expect.stringMatching(/model in|policy in/)]);
 
-    expect(await killAfter(argsFor(data, killed), path.join(killed, 'checkpoint', 'trainer.json'))).toBe('SIGKILL');
+    expect(await spawnAndKillWhen([BIN, ...argsFor(data, killed)], () => fs.existsSync(path.join(killed, 'checkpoint', 'trainer.json')))).toBe('SIGKILL');
     expect(fs.existsSync(path.join(killed, 'model.safetensors'))).toBe(false); // killed mid-run, not after
     const r = spawnSync(process.execPath, [BIN, ...argsFor(data, killed)], { encoding: 'utf8' });
     expect(r.status).toBe(0);
