@@ -9,6 +9,7 @@ import { NativeBackend } from '../inference/native.js';
 import type { OnnxBackendOptions } from '../inference/onnx.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
+import { DEFAULT_MODEL_NAME, resolveModelName } from './default-model.js';
 import { loadHfCheckpoint, readJsonFile } from './hf.js';
 import { engineConfigFromHf } from './hf-config.js';
 import { loadLlama2cCheckpoint } from './llama2c.js';
@@ -31,7 +32,7 @@ export function checkpointFormat(modelPath: string): CheckpointFormat {
   try {
     stat = fs.statSync(modelPath);
   } catch {
-    throw new ModelFormatError(modelPath, 'no such file or directory');
+    throw new ModelFormatError(modelPath, `no such file or directory (the built-in model is '${DEFAULT_MODEL_NAME}')`);
   }
   if (stat.isDirectory()) {
     if (fs.existsSync(path.join(modelPath, 'model.onnx')) && fs.existsSync(path.join(modelPath, 'config.json'))) return 'onnx';
@@ -61,8 +62,9 @@ function hasSafetensors(dir: string): boolean {
 
 const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx'];
 
-export async function loadModel(modelPath: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
-  if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('modelPath must be a non-empty string');
+export async function loadModel(model: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
+  if (typeof model !== 'string' || model === '') throw new TypeError('modelPath must be a non-empty string');
+  const modelPath = resolveModelName(model);
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx? }');
   const unknown = Object.keys(options).filter((k) => !LOAD_OPTIONS.includes(k));
   if (unknown.length > 0) throw new RangeError(`unknown option(s): ${unknown.join(', ')} (loadModel takes ${LOAD_OPTIONS.join(', ')})`);
@@ -120,7 +122,8 @@ export interface Checkpoint {
 }
 
 /** Reads a Hugging Face directory (also one that holds an ONNX export) or a llama2.c .bin. */
-export async function readCheckpoint(modelPath: string, options: { tokenizer?: string } = {}): Promise<Checkpoint> {
+export async function readCheckpoint(model: string, options: { tokenizer?: string } = {}): Promise<Checkpoint> {
+  const modelPath = resolveModelName(model);
   let format = checkpointFormat(modelPath);
   if (format === 'onnx') {
     if (!hasSafetensors(modelPath)) throw new ModelFormatError(modelPath, 'holds an ONNX model only; training and the native engine need the Hugging Face checkpoint');

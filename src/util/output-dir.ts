@@ -4,6 +4,7 @@
 // where it can write (a read-only --out must fail now, not after an hour of training).
 import fs from 'node:fs';
 import path from 'node:path';
+import { resolveModelName } from '../model/default-model.js';
 
 /** The kind of rlcd output a directory holds, or undefined when rlcd did not write it. */
 export function rlcdOutputKind(dir: string): string | undefined {
@@ -47,7 +48,7 @@ function nearestExisting(dir: string): string {
 export function assertOutputLocation(out: string, inputs: readonly string[], stage: string): void {
   const o = path.resolve(out);
   for (const input of inputs) {
-    const i = path.resolve(input);
+    const i = path.resolve(resolveModelName(input));
     if (inside(i, o)) throw new RangeError(`--out ${out} ${i === o ? 'is' : 'contains'} the input ${input}; choose another output directory`);
     if (fs.existsSync(i) && fs.statSync(i).isDirectory() && inside(o, i)) throw new RangeError(`--out ${out} is inside the input ${input}; choose another output directory`);
   }
