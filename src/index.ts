@@ -49,3 +49,5 @@ export { createJudge, JUDGE_KINDS, type Judge, type JudgeOptions, type Verdict, 
 export { winRate, bootstrapInterval, lengthControlledWinRate, standardError, type WinRate, type ScoredRecord } from './eval/stats.js';
 export { labelStats, type LabelStats } from './eval/label-stats.js';
 export { writeReport, buildReportHtml } from './report/report.js';
+export { demo, demoSettings, type DemoOptions } from './eval/demo.js';
+export { DEFAULT_MODEL_NAME, DEFAULT_MODEL_DIR, resolveModelName } from './model/default-model.js';

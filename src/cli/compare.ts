@@ -18,6 +18,8 @@ export function compareReporter(quiet: boolean): { onEvent: (e: StageEvent) => v
         if (e.message) process.stderr.write(`${e.message}\n`);
         return;
       }
+      // In a log (no terminal) the steps of every stage would be thousands of lines: keep its messages.
+      if (!process.stderr.isTTY && !e.message) return;
       if (current?.stage !== e.stage) {
         current?.reporter.stop();
         current = { stage: e.stage, reporter: eventReporter(e.stage, quiet, ['loss', 'accuracy', 'objective/scores', 'objective/kl', 'win_rate', 'pairs']) };

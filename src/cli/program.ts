@@ -11,6 +11,7 @@ import { ppoCommand } from './ppo.js';
 import { dpoCommand } from './dpo.js';
 import { alignCommand } from './align.js';
 import { compareCommand, reportCommand } from './compare.js';
+import { demoCommand } from './demo.js';
 import { evaluateCommand } from './evaluate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -18,7 +19,7 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 /** The whole command line; main.ts runs it, tests walk its commands and options. */
 export function buildProgram(): Command {
   const program = new Command('rlcd')
-    .description('RLCD language-model alignment for Node.js: simulate preferences, train a preference model, PPO.')
+    .description('RLCD language-model alignment for Node.js: simulate preferences, train a preference model, PPO; evaluate and compare. Start with `rlcd demo`.')
     .version(version)
     .exitOverride()
     .showHelpAfterError(false)
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
   program.addCommand(dpoCommand());
   program.addCommand(alignCommand());
   program.addCommand(evaluateCommand());
+  program.addCommand(demoCommand());
   program.addCommand(compareCommand());
   program.addCommand(reportCommand());
   program.addCommand(benchCommand());

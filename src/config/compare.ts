@@ -23,6 +23,7 @@ export const compareFields = {
   judge: { schema: z.string().min(1).optional(), arg: 'J', doc: 'Judge: lexicon, pm:DIR, lm:MODEL or openai:MODEL (default: lexicon for story tasks).' },
   question: { schema: z.string().min(1).optional(), arg: 'Q', doc: "LM judges: the paper's question (harmless, harmless_helpful, helpful, outline) or a text." },
   baseUrl: { schema: z.string().url().optional(), arg: 'URL', doc: 'openai judge: the endpoint (key from OPENAI_API_KEY).' },
+  evalLimit: { schema: int(1).optional(), arg: 'N', doc: 'Evaluate on the first N held-out prompts (default: all).' },
   samples: { schema: int(1, 1000).default(1), arg: 'K', doc: 'Evaluation samples per prompt per policy.' },
   pairsPerPrompt: { schema: int(1, 1000).default(4), arg: 'K', doc: 'Simulate each training prompt K times (as rlcd align).' },
   simulate: { schema: stageOptions, libraryOnly: true, doc: 'Options of the simulate stage (see rlcd simulate).' },

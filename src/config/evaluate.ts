@@ -12,6 +12,7 @@ export const evaluateFields = {
   out: { schema: z.string().min(1), arg: 'DIR', doc: 'Output directory: records.jsonl (one line per comparison), results.json; a rerun continues it.' },
   task: { schema: z.string().min(1).optional(), arg: 'T', doc: "The prompts' task (stop rule, token budget, judge question); default: the one an align directory records, else none." },
   tokenizer: { schema: z.string().min(1).optional(), arg: 'PATH', doc: 'Tokenizer for a llama2.c .bin side.' },
+  limit: { schema: int(1).optional(), arg: 'N', doc: 'Use the first N prompts (default: all).' },
   samples: { schema: int(1, 1000).default(1), arg: 'K', doc: 'Samples per prompt per side.' },
   seed: { schema: int(0, 2 ** 32 - 1).default(0), arg: 'S', doc: 'Seed of the samples, the A/B order shown to the judge and the bootstrap.' },
   maxNewTokens: { schema: int(1, 1 << 20).optional(), arg: 'N', doc: "Token budget per response (default: the task's, else 300)." },

@@ -133,7 +133,7 @@ export async function compare(options: CompareOptions, hooks: StageHooks = {}): 
   const methods = ORDER.filter((m) => m === 'rlcd' || cfg.methods.includes(m));
   const seeds = [...new Set(cfg.seeds)];
   assertOutputLocation(cfg.out, [cfg.model, cfg.prompts, cfg.evalPrompts, ...(cfg.tokenizer ? [cfg.tokenizer] : [])], 'compare');
-  const evalPrompts = readSimulationPrompts(cfg.evalPrompts).map((p) => task.normalizePrompt?.(p) ?? p);
+  const evalPrompts = readSimulationPrompts(cfg.evalPrompts).slice(0, cfg.evalLimit).map((p) => task.normalizePrompt?.(p) ?? p);
   const trainPrompts = new Set(readSimulationPrompts(cfg.prompts).map((p) => task.normalizePrompt?.(p) ?? p));
   const overlap = evalPrompts.filter((p) => trainPrompts.has(p)).length;
   if (overlap > 0) throw new RangeError(`--eval-prompts shares ${overlap} prompt(s) with --prompts; held-out prompts must be disjoint from the training prompts`);
@@ -156,13 +156,18 @@ export async function compare(options: CompareOptions, hooks: StageHooks = {}): 
   const summaries = new Map<string, AlignSummary>();
   const runs = seeds.flatMap((seed) => methods.filter((m) => m !== 'base').map((m) => ({ seed, method: m as Exclude<CompareMethod, 'base'> })));
   let runIndex = 0;
+  const trainStart = performance.now();
   for (const { seed, method } of runs) {
     runIndex++;
     const dir = methodDir(cfg.out, method, seed, seeds);
     const recipe = RECIPES[method];
     const rlcdPairs = path.join(methodDir(cfg.out, 'rlcd', seed, seeds), 'pairs.jsonl');
-    const label = `${method}${seeds.length > 1 ? ` (seed ${seed})` : ''}`;
-    onEvent?.({ stage: 'compare', step: runIndex - 1, total: runs.length, metrics: {}, message: `training ${label} (${runIndex}/${runs.length})` });
+    const label = `${METHOD_LABELS[method]}${seeds.length > 1 ? ` (seed ${seed})` : ''}`;
+    // Time left: the runs so far, scaled to the runs to come (RLCD-DPO and context distillation are
+    // quicker than the PPO methods, so early estimates run high), plus a tenth for the evaluation.
+    const done = runIndex - 1, perRun = done > 0 ? (performance.now() - trainStart) / 1000 / done : undefined;
+    const eta = perRun !== undefined ? `, about ${Math.max(1, Math.round((perRun * (runs.length - done) * 1.1) / 60))} min left` : '';
+    onEvent?.({ stage: 'compare', step: done, total: runs.length, metrics: {}, message: `training ${label} (${runIndex}/${runs.length}${eta})` });
     const summary = await alignWithRLCD(
       {
         task: cfg.task, model: cfg.model, ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }), prompts: cfg.prompts, out: dir, ...recipe, seed,
@@ -170,7 +175,7 @@ export async function compare(options: CompareOptions, hooks: StageHooks = {}): 
         ...(recipe.method !== 'rlaif' && recipe.method !== 'rlcd-rescore' && method !== 'rlcd' && { pairsFrom: rlcdPairs }),
         ...(cfg.threads !== undefined && { threads: cfg.threads }),
       },
-      { onEvent: (e) => onEvent?.({ ...e, stage: `${label}: ${e.stage}` }) },
+      { onEvent: (e) => onEvent?.({ ...e, stage: `${label} / ${e.stage}` }) },
     );
     summaries.set(`${method}/${seed}`, summary);
   }
@@ -186,10 +191,10 @@ export async function compare(options: CompareOptions, hooks: StageHooks = {}): 
       const r = await evaluate(
         {
           a: path.join(methodDir(cfg.out, 'rlcd', seed, seeds), 'policy'), b: path.join(methodDir(cfg.out, other, seed, seeds), 'policy'),
-          prompts: cfg.evalPrompts, judge: judgeSpec, task: cfg.task, out, samples: cfg.samples, seed, quiet: true,
+          prompts: cfg.evalPrompts, ...(cfg.evalLimit !== undefined && { limit: cfg.evalLimit }), judge: judgeSpec, task: cfg.task, out, samples: cfg.samples, seed, quiet: true,
           ...(cfg.question && { question: cfg.question }), ...(cfg.baseUrl && { baseUrl: cfg.baseUrl }), ...(cfg.threads !== undefined && { threads: cfg.threads }),
         },
-        { onEvent: (e) => onEvent?.({ ...e, stage: `rlcd vs ${other}${seeds.length > 1 ? ` (seed ${seed})` : ''}` }) },
+        { onEvent: (e) => onEvent?.({ ...e, stage: `RLCD-PPO vs ${METHOD_LABELS[other]}${seeds.length > 1 ? ` (seed ${seed})` : ''}` }) },
       );
       perSeed.push({ seed, ...r });
       pooled.push(...readCompleteJsonl(path.join(out, RECORDS_FILE), 'rlcd evaluate').map(({ value }) => value as unknown as EvalRecord));

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { evaluateFields, type EvaluateConfig, type EvaluateOptions } from '../config/evaluate.js';
 import { parseConfig } from '../config/schema.js';
 import type { LanguageModel } from '../model/language-model.js';
+import { resolveModelName } from '../model/default-model.js';
 import { loadModel } from '../model/load.js';
 import { filterOutput } from '../pipeline/filter.js';
 import { readSimulationPrompts } from '../pipeline/prompts.js';
@@ -67,7 +68,8 @@ export interface EvaluateResult extends WinRate {
 }
 
 /** A model directory, or the policy inside an align or compare-method directory. */
-export function resolveModelPath(p: string): string {
+export function resolveModelPath(model: string): string {
+  const p = resolveModelName(model);
   const policy = path.join(p, 'policy');
   return fs.existsSync(path.join(policy, 'config.json')) ? policy : p;
 }
@@ -142,12 +144,12 @@ export async function evaluate(options: EvaluateOptions, hooks: StageHooks = {})
   if (judgeSpec === undefined) throw new RangeError(`judge: give one (lexicon, pm:DIR, lm:MODEL, openai:MODEL); only story tasks default to lexicon${task ? `, and ${task.name} is not one` : ''}`);
   const judgeInput = /^(pm|lm):(.+)$/.exec(judgeSpec)?.[2];
   assertOutputLocation(cfg.out, [cfg.a, cfg.b, cfg.prompts, ...(judgeInput ? [judgeInput] : [])], 'evaluate');
-  const prompts = readSimulationPrompts(cfg.prompts).map((p) => task?.normalizePrompt?.(p) ?? p);
+  const prompts = readSimulationPrompts(cfg.prompts).slice(0, cfg.limit).map((p) => task?.normalizePrompt?.(p) ?? p);
   const maxNewTokens = cfg.maxNewTokens ?? task?.maxNewTokens ?? 300;
 
   // What decides the records; a rerun into the same directory must match it.
   const recorded = {
-    a: path.resolve(a), b: path.resolve(b), prompts: path.resolve(cfg.prompts), judge: judgeSpec, task: taskName ?? null, question: cfg.question ?? null,
+    a: path.resolve(a), b: path.resolve(b), prompts: path.resolve(cfg.prompts), limit: cfg.limit ?? null, judge: judgeSpec, task: taskName ?? null, question: cfg.question ?? null,
     samples: cfg.samples, seed: cfg.seed, maxNewTokens, temperature: cfg.temperature, topP: cfg.topP,
   };
   fs.mkdirSync(cfg.out, { recursive: true });
