@@ -24,6 +24,19 @@ GenerateRequest parse_generate_request(const Napi::CallbackInfo& info, size_t pr
   req.stop_strings = get_strings(o, "stop", w);
   req.banned_strings = get_strings(o, "bannedStrings", w);
   req.threads = get_threads(o, w);
+  Napi::Value seeds = o.Has("seeds") ? o.Get("seeds") : env.Undefined();
+  if (!seeds.IsUndefined()) {
+    if (!seeds.IsArray()) throw_type(env, "options.seeds must be an array of non-negative integers, one per prompt");
+    Napi::Array a = seeds.As<Napi::Array>();
+    if (a.Length() != req.prompts.size())
+      throw_range(env, "options.seeds has " + std::to_string(a.Length()) + " entries for " + std::to_string(req.prompts.size()) + " prompts");
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value v = a.Get(i);
+      double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : -1;
+      if (!(d >= 0 && d <= 9007199254740991.0 && d == (double)(int64_t)d)) throw_range(env, "options.seeds[" + std::to_string(i) + "] must be a non-negative integer");
+      req.seeds.push_back((uint64_t)d);
+    }
+  }
   if ((!req.stop_strings.empty() || !req.banned_strings.empty()) && !have_pieces)
     throw_type(env, "stop and bannedStrings need the token pieces given at creation");
   return req;

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 #include "../model/generate.h"
@@ -44,15 +45,27 @@ class CreateModelCall : public AsyncCall {
 
 class GenerateCall : public AsyncCall {
  public:
-  GenerateCall(Napi::Env env, EnginePtr engine, GenerateRequest req, Napi::Value on_progress)
+  GenerateCall(Napi::Env env, EnginePtr engine, GenerateRequest req, Napi::Value on_progress, Napi::Value on_tokens,
+               Napi::Value cancel)
       : AsyncCall(env, "rlcd.generate", req.threads), engine_(std::move(engine)), req_(std::move(req)) {
     if (on_progress.IsFunction()) {
       progress_ = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "rlcd.progress", 0, 1);
       progress_fn_ = Napi::Persistent(on_progress.As<Napi::Function>());
     }
+    if (on_tokens.IsFunction()) {
+      tokens_ = Napi::ThreadSafeFunction::New(env, on_tokens.As<Napi::Function>(), "rlcd.tokens", 0, 1);
+      tokens_fn_ = Napi::Persistent(on_tokens.As<Napi::Function>());
+      pending_ = std::make_shared<PendingTokens>();
+    }
+    if (cancel.IsTypedArray()) {
+      // The flags live in the caller's Uint8Array, held here until the call ends.
+      cancel_ref_ = Napi::Persistent(cancel.As<Napi::Object>());
+      req_.cancel = cancel.As<Napi::Uint8Array>().Data();
+    }
   }
   ~GenerateCall() override {
     if (progress_) progress_.Release();
+    if (tokens_) tokens_.Release();
   }
 
  protected:
@@ -74,9 +87,32 @@ class GenerateCall : public AsyncCall {
         if (st != napi_ok) delete payload;
       };
     }
-    result_ = rlcd::generate(engine_->model, engine_->vocab, req_, report);
+    StepFn on_step;
+    if (tokens_) {
+      // Tokens queue here; one JS call at a time drains the queue, so a busy event loop gets
+      // them in fewer, larger deliveries rather than one call per decoding step.
+      on_step = [this](const std::vector<std::pair<int, int>>& step) {
+        bool schedule;
+        {
+          std::lock_guard<std::mutex> lock(pending_->mu);
+          pending_->tokens.insert(pending_->tokens.end(), step.begin(), step.end());
+          schedule = !pending_->scheduled;
+          pending_->scheduled = true;
+        }
+        if (!schedule) return;
+        auto pending = pending_;
+        napi_status st = tokens_.NonBlockingCall([pending](Napi::Env env, Napi::Function fn) { deliver(env, fn, *pending); });
+        if (st != napi_ok) {
+          std::lock_guard<std::mutex> lock(pending_->mu);
+          pending_->scheduled = false;
+        }
+      };
+    }
+    result_ = rlcd::generate(engine_->model, engine_->vocab, req_, report, on_step);
   }
   Napi::Value result(Napi::Env env) override {
+    // Tokens not yet delivered go out before the promise settles.
+    if (!tokens_fn_.IsEmpty()) deliver(env, tokens_fn_.Value(), *pending_);
     if (!progress_fn_.IsEmpty()) {
       settled_->store(true);
       long total = 0;
@@ -95,8 +131,33 @@ class GenerateCall : public AsyncCall {
     int running;
     std::shared_ptr<std::atomic<bool>> settled;
   };
+  struct PendingTokens {
+    std::mutex mu;
+    std::vector<std::pair<int, int>> tokens;
+    bool scheduled = false;
+  };
+  // Calls onTokens(sequences: Int32Array, tokens: Int32Array) with what the queue holds.
+  static void deliver(Napi::Env env, Napi::Function fn, PendingTokens& pending) {
+    std::vector<std::pair<int, int>> taken;
+    {
+      std::lock_guard<std::mutex> lock(pending.mu);
+      taken.swap(pending.tokens);
+      pending.scheduled = false;
+    }
+    if (taken.empty()) return;
+    auto seqs = Napi::Int32Array::New(env, taken.size()), toks = Napi::Int32Array::New(env, taken.size());
+    for (size_t i = 0; i < taken.size(); i++) {
+      seqs[i] = taken[i].first;
+      toks[i] = taken[i].second;
+    }
+    fn.Call({seqs, toks});
+  }
   Napi::ThreadSafeFunction progress_;
   Napi::FunctionReference progress_fn_;
+  Napi::ThreadSafeFunction tokens_;
+  Napi::FunctionReference tokens_fn_;
+  std::shared_ptr<PendingTokens> pending_;
+  Napi::ObjectReference cancel_ref_;
   std::shared_ptr<std::atomic<bool>> settled_ = std::make_shared<std::atomic<bool>>(false);
   std::chrono::steady_clock::time_point last_{};
 };
@@ -180,14 +241,30 @@ EnginePtr ModelWrap::live(Napi::Env env) const {
   return engine_;
 }
 
-// generate(prompts, options?, onProgress?) -> Promise<{ids, logprobs, finishReasons}>
+// generate(prompts, options?, onProgress?, stream?) -> Promise<{ids, logprobs, finishReasons}>
+// stream: { onTokens?(sequences: Int32Array, tokens: Int32Array), cancel?: Uint8Array (one flag per prompt) }
 Napi::Value ModelWrap::generate(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   EnginePtr engine = live(env);
   GenerateRequest req = parse_generate_request(info, 0, !engine->vocab.empty());
   Napi::Value cb = info.Length() > 2 ? info[2] : env.Undefined();
   if (!cb.IsUndefined() && !cb.IsFunction()) throw_type(env, "onProgress must be a function");
-  auto* call = new GenerateCall(env, engine, std::move(req), cb);
+  Napi::Value on_tokens = env.Undefined(), cancel = env.Undefined();
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsObject()) throw_type(env, "stream must be an object { onTokens?, cancel? }");
+    Napi::Object st = info[3].As<Napi::Object>();
+    on_tokens = st.Get("onTokens");
+    cancel = st.Get("cancel");
+    if (!on_tokens.IsUndefined() && !on_tokens.IsFunction()) throw_type(env, "stream.onTokens must be a function");
+    if (!cancel.IsUndefined()) {
+      if (!cancel.IsTypedArray() || cancel.As<Napi::TypedArray>().TypedArrayType() != napi_uint8_array)
+        throw_type(env, "stream.cancel must be a Uint8Array");
+      if (cancel.As<Napi::Uint8Array>().ElementLength() != req.prompts.size())
+        throw_range(env, "stream.cancel has " + std::to_string(cancel.As<Napi::Uint8Array>().ElementLength()) + " flags for " +
+                             std::to_string(req.prompts.size()) + " prompts");
+    }
+  }
+  auto* call = new GenerateCall(env, engine, std::move(req), cb, on_tokens, cancel);
   Napi::Promise p = call->promise();
   call->Queue();
   return p;

@@ -49,7 +49,7 @@ bool contains_new_stop(const std::string& text, size_t old_len, const std::vecto
 }  // namespace
 
 GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const GenerateRequest& req,
-                        const ProgressFn& progress) {
+                        const ProgressFn& progress, const StepFn& on_step) {
   const ModelConfig& c = model.config();
   const int B = (int)req.prompts.size();
   GenerateResult out;
@@ -78,7 +78,8 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
   std::vector<Sampler> samplers;
   for (int i = 0; i < threads; i++) samplers.emplace_back(c.vocab_size, req.sampling, banned);
   std::vector<Rng> rngs;
-  for (int b = 0; b < B; b++) rngs.emplace_back(req.seed + (uint64_t)b);
+  RLCD_REQUIRE(req.seeds.empty() || (int)req.seeds.size() == B, "seeds has ", req.seeds.size(), " entries for ", B, " prompts");
+  for (int b = 0; b < B; b++) rngs.emplace_back(req.seeds.empty() ? req.seed + (uint64_t)b : req.seeds[b]);
 
   KVCache cache;
   cache.init(c, B, t_max);
@@ -129,7 +130,21 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
     bucket = -1;
   };
 
+  std::vector<std::pair<int, int>> step_tokens;
   while (!active.empty()) {
+    if (req.cancel) {
+      // Cancelled sequences leave before sampling; the rest go on exactly as before.
+      std::vector<int> kept;
+      for (int b : active) {
+        if (req.cancel[b]) out.finish[b] = FinishReason::Length;
+        else kept.push_back(b);
+      }
+      if (kept.size() != active.size()) {
+        active.swap(kept);
+        if (active.empty()) break;
+        // The logits rows of the others are unchanged; only the batch shrank.
+      }
+    }
     if (bucket != batch_bucket((int)active.size()) || block_steps == kTuneBlock) {
       end_block();
       bucket = batch_bucket((int)active.size());
@@ -181,6 +196,11 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
       }
       batch.add(tok, b, length[b]++, true);
       next_active.push_back(b);
+    }
+    if (on_step) {
+      step_tokens.clear();
+      for (int i = 0; i < n_active; i++) step_tokens.emplace_back(active[i], out.ids[active[i]].back());
+      on_step(step_tokens);
     }
     active.swap(next_active);
     if (progress) progress(generated, (int)active.size());

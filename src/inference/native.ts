@@ -12,6 +12,11 @@ export class NativeBackend implements InferenceBackend {
     return new NativeBackend(config, await addon().createModel(config, weights, pieces));
   }
 
+  /** The engine's model handle, for callers that stream tokens or batch requests themselves (rlcd serve). */
+  get native(): NativeModel {
+    return this.model;
+  }
+
   get parameterCount(): number {
     return this.model.parameterCount;
   }

@@ -34,6 +34,16 @@ export interface NativeGenerateOptions {
   stop?: string[];
   bannedStrings?: string[];
   threads?: number;
+  /** One seed per prompt (sequence b draws from stream seeds[b]); default seed + b. */
+  seeds?: number[];
+}
+
+/** Streaming a generate call: tokens as they are sampled, and flags that end sequences early. */
+export interface NativeGenerateStream {
+  /** Called on the JS thread with the tokens sampled since the last call: sequence index and token id, pairwise. */
+  onTokens?: (sequences: Int32Array, tokens: Int32Array) => void;
+  /** One flag per prompt; set cancel[b] = 1 to end sequence b (it finishes as 'length' with the tokens it has). */
+  cancel?: Uint8Array;
 }
 
 export type FinishReason = 'eos' | 'stop' | 'length';
@@ -49,6 +59,7 @@ export interface NativeModel {
     prompts: ReadonlyArray<Int32Array | readonly number[]>,
     options?: NativeGenerateOptions,
     onProgress?: (generatedTokens: number, runningSequences: number) => void,
+    stream?: NativeGenerateStream,
   ): Promise<NativeGenerateResult>;
   logProbs(
     prompts: ReadonlyArray<Int32Array | readonly number[]>,
