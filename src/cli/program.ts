@@ -12,6 +12,7 @@ import { dpoCommand } from './dpo.js';
 import { alignCommand } from './align.js';
 import { compareCommand, reportCommand } from './compare.js';
 import { demoCommand } from './demo.js';
+import { serveCommand } from './serve.js';
 import { evaluateCommand } from './evaluate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
   program.addCommand(demoCommand());
   program.addCommand(compareCommand());
   program.addCommand(reportCommand());
+  program.addCommand(serveCommand());
   program.addCommand(benchCommand());
   return program;
 }
