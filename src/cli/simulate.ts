@@ -58,20 +58,23 @@ export function formatSummary(s: SimulateSummary): string {
 export function simulateCommand(): Command {
   const cmd = new Command('simulate')
     .description('Simulate preference pairs with RLCD, RLAIF or RLCD-Rescore; writes TRL-style {"prompt","chosen","rejected"} JSONL.')
-    .requiredOption('--model <PATH>', 'Simulator: a Hugging Face directory, a llama2.c .bin, or an ONNX directory (rlcd export-onnx / Optimum).')
+    .requiredOption('--model <PATH>', 'Simulator: a Hugging Face directory, a llama2.c .bin, or an ONNX directory (rlcd export-onnx / Optimum); with --backend openai, the name the server serves.')
     .requiredOption('--prompts <FILE>', 'JSONL of {"prompt": ...} lines or HH {"chosen": dialogue, ...} lines (.gz allowed).')
     .option('--tokenizer <PATH>', 'Tokenizer (tokenizer.json, a SentencePiece .model, or a llama2.c tokenizer.bin).')
-    .addOption(new Option('--backend <B>', 'Inference backend (default: onnx for an ONNX directory, else native).').choices(['native', 'onnx']));
+    .addOption(new Option('--backend <B>', 'Inference backend (default: onnx for an ONNX directory, else native; openai: an OpenAI-compatible server).').choices(['native', 'onnx', 'openai']))
+    .option('--base-url <URL>', 'With --backend openai: the server, e.g. http://127.0.0.1:8000/v1 (key from OPENAI_API_KEY).');
   addFlags(cmd, simulateFields);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { model: modelPath, prompts: promptsFile, tokenizer, backend, ...rest } = opts;
+    const { model: modelPath, prompts: promptsFile, tokenizer, backend, baseUrl, ...rest } = opts;
+    if ((backend === 'openai') !== (baseUrl !== undefined)) throw new Error('--backend openai and --base-url URL go together');
     const config = parseConfig(simulateFields, rest, 'cli');
     checkThreads(config.threads, '--threads');  // the engine's bound (4 x cores), for either backend
     const prompts = readSimulationPrompts(String(promptsFile));
     const model = await loadModel(String(modelPath), {
       ...(tokenizer !== undefined && { tokenizer: String(tokenizer) }),
-      ...(backend !== undefined && { backend: backend as 'native' | 'onnx' }),
-      ...(config.threads !== undefined && { onnx: { threads: config.threads } }),
+      ...(backend !== undefined && { backend: backend as 'native' | 'onnx' | 'openai' }),
+      ...(config.threads !== undefined && backend !== 'openai' && { onnx: { threads: config.threads } }),
+      ...(baseUrl !== undefined && { openai: { baseUrl: String(baseUrl) } }),
     });
     const bar = simulateBar();
     try {

@@ -41,7 +41,11 @@ export interface InferenceBackend {
   ): Promise<IdCompletion[]>;
   /** log p(continuation[i][j] | prompt[i], continuation[i][:j]) for every continuation token. */
   logProbs(prompts: readonly (readonly number[])[], continuations: readonly (readonly number[])[], options?: { threads?: number }): Promise<number[][]>;
-  /** Next-token logits at every position of one sequence: (T * V) row-major. */
-  logits(ids: readonly number[], options?: { threads?: number }): Promise<Float32Array>;
+  /**
+   * Next-token logits at every position of one sequence: (T * V) row-major. Local engines have them;
+   * an HTTP backend does not (servers return the top few log-probabilities at most), and callers
+   * fall back on logProbs.
+   */
+  logits?(ids: readonly number[], options?: { threads?: number }): Promise<Float32Array>;
   dispose(): void;
 }

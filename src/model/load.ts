@@ -19,10 +19,19 @@ import { LanguageModel } from './language-model.js';
 export interface LoadModelOptions {
   /** Tokenizer file or directory; default: the model directory's tokenizer.json, tokenizer.model or tokenizer.bin, or tokenizer.bin beside a .bin. */
   tokenizer?: string;
-  /** 'native' (the C++ engine) or 'onnx' (onnxruntime-node); default: onnx for a directory with model.onnx, else native. */
-  backend?: 'native' | 'onnx';
+  /**
+   * 'native' (the C++ engine), 'onnx' (onnxruntime-node) or 'openai' (an OpenAI-compatible server);
+   * default: onnx for a directory with model.onnx, else native.
+   */
+  backend?: 'native' | 'onnx' | 'openai';
   /** onnxruntime-node settings for the onnx backend (execution providers, threads). */
   onnx?: OnnxBackendOptions;
+  /**
+   * The openai backend's server. The model argument is then the name the server lists; its tokenizer
+   * and config.json come from `tokenizer` (a model directory) or from a local directory of that name
+   * (or the built-in model's).
+   */
+  openai?: { baseUrl: string; apiKey?: string; concurrency?: number };
 }
 
 export type CheckpointFormat = 'hf' | 'llama2c' | 'onnx';
@@ -60,18 +69,19 @@ function hasSafetensors(dir: string): boolean {
   return ['model.safetensors', 'model.safetensors.index.json'].some((f) => fs.existsSync(path.join(dir, f)));
 }
 
-const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx'];
+const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx', 'openai'];
 
 export async function loadModel(model: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
   if (typeof model !== 'string' || model === '') throw new TypeError('modelPath must be a non-empty string');
   const modelPath = resolveModelName(model);
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx? }');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx?, openai? }');
   const unknown = Object.keys(options).filter((k) => !LOAD_OPTIONS.includes(k));
   if (unknown.length > 0) throw new RangeError(`unknown option(s): ${unknown.join(', ')} (loadModel takes ${LOAD_OPTIONS.join(', ')})`);
   if (options.tokenizer !== undefined && (typeof options.tokenizer !== 'string' || options.tokenizer === '')) throw new TypeError('options.tokenizer must be a non-empty string');
-  if (options.backend !== undefined && options.backend !== 'native' && options.backend !== 'onnx') {
-    throw new RangeError(`backend must be 'native' or 'onnx', got ${JSON.stringify(options.backend)}`);
+  if (options.backend !== undefined && options.backend !== 'native' && options.backend !== 'onnx' && options.backend !== 'openai') {
+    throw new RangeError(`backend must be 'native', 'onnx' or 'openai', got ${JSON.stringify(options.backend)}`);
   }
+  if (options.backend === 'openai') return loadServedModel(model, options);
   if (options.onnx !== undefined) checkOnnxOptions(options.onnx);
   let format = checkpointFormat(modelPath);
   if (format === 'onnx' && options.backend === 'native') {
@@ -148,4 +158,18 @@ async function loadOnnxModel(dir: string, options: LoadModelOptions): Promise<La
   const { OnnxBackend } = await import('../inference/onnx.js');
   const backend = await OnnxBackend.create(dir, config, tokenizer.tokenBytes(), options.onnx ?? {});
   return new LanguageModel(tokenizer, backend, dir);
+}
+
+/** A model served over HTTP: the local directory gives the tokenizer and config, the server the tokens. */
+async function loadServedModel(name: string, options: LoadModelOptions): Promise<LanguageModel> {
+  const o = options.openai;
+  if (!o || typeof o.baseUrl !== 'string' || o.baseUrl === '') throw new TypeError("options.openai.baseUrl is required with backend 'openai' (e.g. http://127.0.0.1:8000/v1)");
+  const local = [options.tokenizer, resolveModelName(name)].find((d) => d !== undefined && fs.existsSync(path.join(d, 'config.json')));
+  if (!local) throw new ModelFormatError(options.tokenizer ?? name, "the openai backend reads the served model's tokenizer and config.json from a local directory: give it as --tokenizer DIR");
+  const configFile = path.join(local, 'config.json');
+  const config = engineConfigFromHf(readJsonFile(configFile), configFile);
+  const tokenizer = await loadTokenizer(defaultTokenizer(local, 'hf'), { bosId: config.bosId, eosId: config.eosId, vocabSize: config.vocabSize });
+  const { OpenAiBackend } = await import('../inference/openai-http.js');
+  const backend = await OpenAiBackend.create(tokenizer, config, { model: name === 'default' ? DEFAULT_MODEL_NAME : name, ...o });
+  return new LanguageModel(tokenizer, backend, `${o.baseUrl} ${name}`);
 }

@@ -65,9 +65,17 @@ export async function scoreChoices(model: LanguageModel, texts: readonly string[
       out.push({ ok: false, tokens: tokens.length });
       continue;
     }
-    const logits = await model.backend.logits(tokens, options);
-    const last = (tokens.length - 1) * V;
-    const logitA = logits[last + ids.a]!, logitB = logits[last + ids.b]!;
+    let logitA: number, logitB: number;
+    if (model.backend.logits) {
+      const logits = await model.backend.logits(tokens, options);
+      const last = (tokens.length - 1) * V;
+      [logitA, logitB] = [logits[last + ids.a]!, logits[last + ids.b]!];
+    } else {
+      // Without whole-vocabulary logits (an HTTP backend), score 'A' and 'B' as continuations: their
+      // log-probabilities differ from the logits by the same log-normaliser, so the softmax is the same.
+      const [la, lb] = await model.backend.logProbs([tokens, tokens], [[ids.a], [ids.b]], options);
+      [logitA, logitB] = [la![0]!, lb![0]!];
+    }
     out.push({ ok: true, logitA, logitB, pB: softLabel(logitA, logitB) });
   }
   return out;

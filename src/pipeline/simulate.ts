@@ -288,7 +288,9 @@ export type SimulateStageOptions = Omit<SimulateOptions, 'onProgress'> & {
   /** A prompts file: JSONL {"prompt"} or HH lines (.gz allowed). */
   prompts: string;
   tokenizer?: string;
-  backend?: 'native' | 'onnx';
+  backend?: 'native' | 'onnx' | 'openai';
+  /** The server, with backend 'openai' (`model` is then the name it serves). */
+  baseUrl?: string;
 };
 
 /**
@@ -298,11 +300,11 @@ export type SimulateStageOptions = Omit<SimulateOptions, 'onProgress'> & {
 export async function simulate(options: SimulateStageOptions, hooks: StageHooks = {}): Promise<SimulateSummary> {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { model, prompts, task, method, out, ... }');
   const { onEvent } = checkHooks(hooks);
-  const { model: modelPath, prompts: promptsFile, tokenizer, backend, ...rest } = options;
+  const { model: modelPath, prompts: promptsFile, tokenizer, backend, baseUrl, ...rest } = options;
   if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('model must be a path');
   if (typeof promptsFile !== 'string' || promptsFile === '') throw new TypeError('prompts must be a path');
   const prompts = readSimulationPrompts(promptsFile);
-  const model = await loadModel(modelPath, { ...(tokenizer !== undefined && { tokenizer }), ...(backend !== undefined && { backend }) });
+  const model = await loadModel(modelPath, { ...(tokenizer !== undefined && { tokenizer }), ...(backend !== undefined && { backend }), ...(baseUrl !== undefined && { openai: { baseUrl } }) });
   try {
     return await simulatePreferences(model, prompts, {
       ...rest,

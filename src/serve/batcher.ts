@@ -15,6 +15,8 @@ export interface SequenceParams {
   topP: number;
   topK: number;
   ignoreEos: boolean;
+  /** Never sample a token whose text contains one of these (vLLM's bad_words). */
+  bannedStrings: string[];
 }
 
 export interface SequenceJob {
@@ -35,6 +37,8 @@ export interface SequenceResult {
   text: string;
   /** OpenAI's reasons: 'stop' (EOS or a stop string) or 'length' (the budget or the context). */
   finishReason: 'stop' | 'length';
+  /** vLLM's stop_reason: the stop string that ended it, or null (EOS, or not stopped). */
+  stopReason: string | null;
   /** True when the client's signal ended it. */
   aborted: boolean;
 }
@@ -54,16 +58,17 @@ export interface BatchStats {
 }
 
 const sameParams = (a: SequenceParams, b: SequenceParams): boolean =>
-  a.temperature === b.temperature && a.topP === b.topP && a.topK === b.topK && a.ignoreEos === b.ignoreEos;
+  a.temperature === b.temperature && a.topP === b.topP && a.topK === b.topK && a.ignoreEos === b.ignoreEos &&
+  a.bannedStrings.length === b.bannedStrings.length && a.bannedStrings.every((x, i) => x === b.bannedStrings[i]);
 
 /** The text before the first stop string, and whether one was found. */
-export function cutAtStop(text: string, stop: readonly string[]): { text: string; stopped: boolean } {
-  let at = -1;
+export function cutAtStop(text: string, stop: readonly string[]): { text: string; stopped: boolean; by: string | null } {
+  let at = -1, by: string | null = null;
   for (const s of stop) {
     const i = text.indexOf(s);
-    if (i >= 0 && (at < 0 || i < at)) at = i;
+    if (i >= 0 && (at < 0 || i < at)) [at, by] = [i, s];
   }
-  return at < 0 ? { text, stopped: false } : { text: text.slice(0, at), stopped: true };
+  return at < 0 ? { text, stopped: false, by: null } : { text: text.slice(0, at), stopped: true, by };
 }
 
 export class Batcher {
@@ -115,7 +120,7 @@ export class Batcher {
     const live = batch.filter((q) => {
       if (!q.job.signal?.aborted) return true;
       this.stats.aborted++;
-      q.resolve({ ids: [], logprobs: [], text: '', finishReason: 'length', aborted: true });
+      q.resolve({ ids: [], logprobs: [], text: '', finishReason: 'length', stopReason: null, aborted: true });
       return false;
     });
     if (live.length === 0) return;
@@ -189,7 +194,7 @@ export class Batcher {
         if (q.job.signal?.aborted) this.stats.aborted++;
         q.resolve({
           ids: ids[b]!, logprobs: Array.from(r.logprobs[b]!).slice(0, n), text: cut.text,
-          finishReason: cut.stopped || eos ? 'stop' : 'length', aborted: q.job.signal?.aborted === true,
+          finishReason: cut.stopped || eos ? 'stop' : 'length', stopReason: cut.by, aborted: q.job.signal?.aborted === true,
         });
       });
     } catch (e) {

@@ -13,6 +13,7 @@ const sampling = {
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().nullish() }).passthrough().nullish(),
   ignore_eos: z.boolean().nullish(),
+  bad_words: z.array(z.string().min(1)).max(64).nullish(),
   return_token_ids: z.boolean().nullish(),
   user: z.string().nullish(),
 };

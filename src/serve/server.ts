@@ -65,7 +65,7 @@ interface TokenLogprob {
 /** Per token of `ids[from..]`: its log-probability given what precedes it, and the top-k alternatives. */
 async function tokenLogprobs(model: LanguageModel, ids: number[], from: number, k: number): Promise<TokenLogprob[]> {
   const V = model.config.vocabSize;
-  const logits = await model.backend.logits(ids);
+  const logits = await model.backend.logits!(ids);
   const out: TokenLogprob[] = [];
   for (let t = from; t < ids.length; t++) {
     if (t === 0) {
@@ -122,14 +122,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const prompts = list.map(encodePrompt);
     prompts.forEach((p) => budget(p, maxTokens));
     const id = `cmpl-${crypto.randomUUID()}`, created = now();
-    const params = { temperature: req.temperature ?? 1, topP: req.top_p ?? 1, topK: Math.max(0, req.top_k ?? 0), ignoreEos: req.ignore_eos ?? false };
+    const params = { temperature: req.temperature ?? 1, topP: req.top_p ?? 1, topK: Math.max(0, req.top_k ?? 0), ignoreEos: req.ignore_eos ?? false, bannedStrings: req.bad_words ?? [] };
     const jobs: Array<Promise<SequenceResult>> = [];
     prompts.forEach((p, i) => {
       for (let j = 0; j < n; j++) {
         const index = i * n + j;
         const job: SequenceJob = { promptIds: p, params, maxTokens, seed: seedOf(req, j), stop: stops(req.stop), signal };
         if (send) job.onText = (delta) => send({ id, object: 'text_completion', created, model: name, choices: [{ index, text: delta, logprobs: null, finish_reason: null }] });
-        jobs.push(maxTokens === 0 ? Promise.resolve({ ids: [], logprobs: [], text: '', finishReason: 'length', aborted: false }) : batcher.submit(job));
+        jobs.push(maxTokens === 0 ? Promise.resolve({ ids: [], logprobs: [], text: '', finishReason: 'length', stopReason: null, aborted: false }) : batcher.submit(job));
       }
     });
     const results = await Promise.all(jobs);
@@ -162,7 +162,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         };
       }
       return {
-        index, text: (req.echo ? promptText : '') + r.text, logprobs, finish_reason: r.finishReason,
+        index, text: (req.echo ? promptText : '') + r.text, logprobs, finish_reason: r.finishReason, stop_reason: r.stopReason,
         ...(req.return_token_ids && { prompt_token_ids: p, token_ids: r.ids }),
       };
     }));
@@ -183,7 +183,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     // Without a budget, answers get up to 256 tokens, as far as the context allows.
     const tokens = asked !== undefined && asked !== null ? budget(promptIds, asked) : Math.min(256, budget(promptIds, 1) && context - promptIds.length);
     const id = `chatcmpl-${crypto.randomUUID()}`, created = now();
-    const params = { temperature: req.temperature ?? 1, topP: req.top_p ?? 1, topK: Math.max(0, req.top_k ?? 0), ignoreEos: req.ignore_eos ?? false };
+    const params = { temperature: req.temperature ?? 1, topP: req.top_p ?? 1, topK: Math.max(0, req.top_k ?? 0), ignoreEos: req.ignore_eos ?? false, bannedStrings: req.bad_words ?? [] };
     // The HH format's answers start after "Assistant:" with a space: content does not.
     const trimStart = chat.kind === 'hh';
     const jobs = Array.from({ length: n }, (_, index) => {
@@ -215,7 +215,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
         const entry = (id: number, logprob: number) => ({ token: tokenText(id), logprob, bytes: Array.from(pieces[id] ?? []) });
         logprobs = { content: lps.map((t) => ({ ...entry(t.id, t.logprob!), top_logprobs: t.top.map((a) => entry(a.id, a.logprob)) })) };
       }
-      return { index, message: { role: 'assistant', content: trimStart ? r.text.trimStart() : r.text }, logprobs, finish_reason: r.finishReason };
+      return { index, message: { role: 'assistant', content: trimStart ? r.text.trimStart() : r.text }, logprobs, finish_reason: r.finishReason, stop_reason: r.stopReason };
     }));
     return { id, object: 'chat.completion', created, model: name, choices, usage };
   }

@@ -101,7 +101,7 @@ describeWith([HF_656K, VAL], 'evaluate (tinystories-656k)', () => {
     const framing = judgeFraming(POSITIVE_STORY, undefined);
     for (let i = 0; i < items.length; i++) {
       const tokens = model.tokenizer.encode(judgeMessage(framing, items[i]!) + LOCAL_ANSWER_PREFIX);
-      const logits = await model.backend.logits(tokens);
+      const logits = await model.backend.logits!(tokens);
       const last = (tokens.length - 1) * V;
       expect(verdicts[i]!.parsed).toBe(true);
       expect(verdicts[i]!.pSecond).toBeCloseTo(softLabel(logits[last + ids.a]!, logits[last + ids.b]!), 6);

@@ -96,7 +96,7 @@ describeWith([LLAMA2C_260K, TOK512, VAL], 'rlcd sft (stories260K)', () => {
     const tuned = await loadModel(out);
     const ids = tuned.tokenizer.encode('Once upon a time');
     const base = await loadModel(LLAMA2C_260K, { tokenizer: TOK512 });
-    const a = await tuned.backend.logits(ids), b = await base.backend.logits(ids);
+    const a = await tuned.backend.logits!(ids), b = await base.backend.logits!(ids);
     expect(Array.from(a)).not.toEqual(Array.from(b));
     tuned.dispose();
     base.dispose();

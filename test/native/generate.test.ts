@@ -46,7 +46,7 @@ describeWith([HF_656K], 'generation on tinystories-656k', () => {
     // And against the full logits of one sequence, computed without any cache reuse.
     const ids = [...promptIds[0]!, ...completions[0]!.ids];
     const V = model.config.vocabSize;
-    const logits = await model.backend.logits(ids);
+    const logits = await model.backend.logits!(ids);
     const t = ids.length - 2; // position predicting the last generated token
     const row = logits.subarray(t * V, (t + 1) * V);
     let mx = -Infinity;
@@ -87,7 +87,7 @@ describeWith([HF_656K], 'generation on tinystories-656k', () => {
     const prompt = 'Once upon a time, there was a ';
     const ids = model.tokenizer.encode(prompt);
     const V = model.config.vocabSize;
-    const logits = await model.backend.logits(ids);
+    const logits = await model.backend.logits!(ids);
     const last = Array.from(logits.subarray((ids.length - 1) * V));
     const top3 = last.map((v, i) => [v, i] as const).sort((a, b) => b[0] - a[0]).slice(0, 3).map(([, i]) => i);
     const draws = await model.generate(prompt, { n: 300, maxNewTokens: 1, topK: 3, temperature: 2, seed: 2, batchSize: 300 });

@@ -35,7 +35,7 @@ for (const { key, files, load } of cases) {
     test('last-position logits within 1e-4 of the reference, same argmax', async () => {
       const V = model.config.vocabSize;
       const T = golden.prompt_ids.length;
-      const logits = await model.backend.logits(golden.prompt_ids);
+      const logits = await model.backend.logits!(golden.prompt_ids);
       expect(logits.length).toBe(T * V);
       const last = logits.subarray((T - 1) * V, T * V);
       golden.last_logits_first8.forEach((v, i) => expect(Math.abs(last[i]! - v)).toBeLessThan(1e-4));

@@ -74,7 +74,7 @@ describeWith([HF_656K], 'onnx backend vs native on tinystories-656k', () => {
 
   test('logits and teacher-forced log-probs agree within 1e-4', async () => {
     const ids = native.tokenizer.encode('Once upon a time, there was a little girl named Lily. She liked to play with her ball.');
-    expect(maxAbsDiff(await native.backend.logits(ids), await onnx.backend.logits(ids))).toBeLessThan(1e-4);
+    expect(maxAbsDiff(await native.backend.logits!(ids), await onnx.backend.logits!(ids))).toBeLessThan(1e-4);
     const conts = ['She was happy.', ' and a cat'];
     const a = await native.logProbs(PROMPTS.slice(0, 2), conts), b = await onnx.logProbs(PROMPTS.slice(0, 2), conts);
     b.forEach((s, i) => {
@@ -104,7 +104,7 @@ describeWith([HF_656K], 'onnx backend vs native on tinystories-656k', () => {
       expect(r.files).toContain('model.onnx.data');
       const m = await loadModel(ext);
       const ids = m.tokenizer.encode('The cat sat');
-      expect(maxAbsDiff(await m.backend.logits(ids), await onnx.backend.logits(ids))).toBe(0);
+      expect(maxAbsDiff(await m.backend.logits!(ids), await onnx.backend.logits!(ids))).toBe(0);
       m.dispose();
     } finally {
       fs.rmSync(ext, { recursive: true, force: true });
@@ -127,7 +127,7 @@ describeWith([LLAMA2C_260K, TOK512], 'onnx backend vs native on stories260K (lla
       const b = await onnx.generate(PROMPTS, { temperature: 0, maxNewTokens: 40 });
       expect(b.map((c) => c.ids)).toEqual(a.map((c) => c.ids));
       const ids = native.tokenizer.encode(PROMPTS[2]! + a[2]!.text);
-      expect(maxAbsDiff(await native.backend.logits(ids), await onnx.backend.logits(ids))).toBeLessThan(1e-4);
+      expect(maxAbsDiff(await native.backend.logits!(ids), await onnx.backend.logits!(ids))).toBeLessThan(1e-4);
       onnx.dispose();
     } finally {
       native.dispose();

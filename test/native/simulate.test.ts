@@ -76,7 +76,7 @@ describeWith([HF_656K], 'simulate on tinystories-656k', () => {
       const [a, b] = bWins ? [p.rejected, p.chosen] : [p.chosen, p.rejected];
       const text = fillTemplate(task.rlaifTemplate, { prompt: p.prompt, instruction: task.rlaifInstructions[p.instruction_index]!, outputA: a, outputB: b });
       const tokens = model.tokenizer.encode(text);
-      const logits = await model.backend.logits(tokens);
+      const logits = await model.backend.logits!(tokens);
       const la = logits[(tokens.length - 1) * V + ids.a]!, lb = logits[(tokens.length - 1) * V + ids.b]!;
       expect([p.raw.logit_a, p.raw.logit_b]).toEqual([la, lb]);
       expect(p.raw.p_b).toBeCloseTo(Math.exp(lb) / (Math.exp(la) + Math.exp(lb)), 10);

@@ -35,7 +35,7 @@ test('greedy decoding and logits match the golden', async () => {
     const [c] = await m.generate(g.prompt, { temperature: 0, maxNewTokens: 48 });
     expect(c!.ids).toEqual(g.ids);
     expect(c!.text).toBe(g.text);
-    const logits = await m.backend.logits(g.promptIds);
+    const logits = await m.backend.logits!(g.promptIds);
     const last = Array.from(logits.subarray((g.promptIds.length - 1) * V, (g.promptIds.length - 1) * V + 8));
     last.forEach((v, i) => expect(v).toBeCloseTo(g.lastLogits[i]!, 4));
   }

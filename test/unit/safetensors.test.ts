@@ -453,7 +453,7 @@ describeWith([HF_656K], 'safetensors: TinyStories-656K', () => {
     const load = async (dir: string): Promise<Float32Array> => {
       const m = await loadModel(dir);
       models.push(m);
-      return m.backend.logits(IDS);
+      return m.backend.logits!(IDS);
     };
 
     beforeAll(async () => {

@@ -184,7 +184,7 @@ describeWith([HF_656K], 'saveHfCheckpoint: TinyStories-656K', () => {
   let reference: Float32Array;
   beforeAll(async () => {
     const m = await loadModel(HF_656K);
-    reference = await m.backend.logits(IDS);
+    reference = await m.backend.logits!(IDS);
     m.dispose();
   });
 
@@ -195,7 +195,7 @@ describeWith([HF_656K], 'saveHfCheckpoint: TinyStories-656K', () => {
 
     const m = await loadModel(dir);
     try {
-      expect(sameBits(await m.backend.logits(IDS), reference)).toBe(true);
+      expect(sameBits(await m.backend.logits!(IDS), reference)).toBe(true);
     } finally {
       m.dispose();
     }
@@ -249,7 +249,7 @@ describeWith([HF_656K], 'saveHfCheckpoint: TinyStories-656K', () => {
     const m = await loadModel(dir);
     try {
       expect(m.config.tiedEmbeddings).toBe(false);
-      expect(sameBits(await m.backend.logits(IDS), reference)).toBe(true);
+      expect(sameBits(await m.backend.logits!(IDS), reference)).toBe(true);
     } finally {
       m.dispose();
     }
@@ -287,7 +287,7 @@ describeWith([HF_656K], 'saveHfCheckpoint: TinyStories-656K', () => {
 describeWith([LLAMA2C_260K, TOK512], 'saveHfCheckpoint: llama2.c stories260K -> Hugging Face (rotate-half)', () => {
   test('loads as an HF directory with tokenizer.bin; logits within 1e-5, greedy ids identical; without the permutation it would differ', async () => {
     const orig = await loadModel(LLAMA2C_260K, { tokenizer: TOK512 });
-    const refLogits = await orig.backend.logits(IDS);
+    const refLogits = await orig.backend.logits!(IDS);
     const [refGen] = await orig.generate('Once upon a time', { temperature: 0, maxNewTokens: 30 });
     orig.dispose();
 
@@ -310,7 +310,7 @@ describeWith([LLAMA2C_260K, TOK512], 'saveHfCheckpoint: llama2.c stories260K -> 
     try {
       expect(saved.config.ropeStyle).toBe('rotate-half');
       expect(saved.tokenizer.kind).toBe('llama2c');
-      expect(maxAbsDiff(await saved.backend.logits(IDS), refLogits)).toBeLessThan(1e-5);
+      expect(maxAbsDiff(await saved.backend.logits!(IDS), refLogits)).toBeLessThan(1e-5);
       const [gen] = await saved.generate('Once upon a time', { temperature: 0, maxNewTokens: 30 });
       expect(gen!.ids).toEqual(refGen!.ids);
       expect(gen!.text).toBe(refGen!.text);
@@ -323,7 +323,7 @@ describeWith([LLAMA2C_260K, TOK512], 'saveHfCheckpoint: llama2.c stories260K -> 
     await saveHfCheckpoint(wrong, { config: { ...src.config, ropeStyle: 'rotate-half' }, weights: src.weights.data, tokenizerFrom: TOK512 });
     const w = await loadModel(wrong);
     try {
-      expect(maxAbsDiff(await w.backend.logits(IDS), refLogits)).toBeGreaterThan(1e-3);
+      expect(maxAbsDiff(await w.backend.logits!(IDS), refLogits)).toBeGreaterThan(1e-3);
     } finally {
       w.dispose();
     }
