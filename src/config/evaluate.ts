@@ -7,6 +7,8 @@ import { flag, int, num, type ConfigOf, type ConfigInput } from './schema.js';
 export const evaluateFields = {
   a: { schema: z.string().min(1), arg: 'MODEL', doc: 'Side A: a model directory (or llama2.c .bin), or an align / compare-method directory (its policy/ is used).' },
   b: { schema: z.string().min(1), arg: 'MODEL', doc: 'Side B, as --a.' },
+  aUrl: { schema: z.string().url().optional(), arg: 'URL', doc: 'Side A is the model named by --a on this OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1); its tokenizer comes from a local directory of that name or --tokenizer.' },
+  bUrl: { schema: z.string().url().optional(), arg: 'URL', doc: 'Side B on a server, as --a-url.' },
   prompts: { schema: z.string().min(1), arg: 'F.jsonl', doc: 'Held-out prompts: JSONL lines {"prompt": "..."} or HH lines (.gz allowed).' },
   judge: { schema: z.string().min(1).optional(), arg: 'J', doc: "lexicon, pm:DIR, lm:MODEL or openai:MODEL (default: lexicon for story tasks; others must name one)." },
   out: { schema: z.string().min(1), arg: 'DIR', doc: 'Output directory: records.jsonl (one line per comparison), results.json; a rerun continues it.' },
@@ -20,7 +22,7 @@ export const evaluateFields = {
   topP: { schema: num(0, 1).refine((p) => p > 0, 'must be > 0').default(0.9), arg: 'P', doc: 'Nucleus sampling mass.' },
   batchSize: { schema: int(1, 4096).default(16), arg: 'B', doc: 'Prompts per batch (a kill loses at most one batch).' },
   question: { schema: z.string().min(1).optional(), arg: 'Q', doc: "LM judges: the paper's question to ask (harmless, harmless_helpful, helpful, outline) or a text of your own (default: the task's)." },
-  baseUrl: { schema: z.string().url().optional(), arg: 'URL', doc: 'openai judge: the endpoint (default: OPENAI_BASE_URL, else https://api.openai.com/v1); the key comes from OPENAI_API_KEY.' },
+  baseUrl: { schema: z.string().url().optional(), arg: 'URL', doc: 'openai judge: the endpoint (default: OPENAI_BASE_URL, else https://api.openai.com/v1; the key comes from OPENAI_API_KEY); lm judge: the server that serves it.' },
   threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
   quiet: { schema: flag().default(false), doc: 'No progress bar.' },
 };

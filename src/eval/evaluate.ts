@@ -137,19 +137,19 @@ export async function evaluate(options: EvaluateOptions, hooks: StageHooks = {})
   const cfg = parseConfig(evaluateFields, options);
   const { onEvent } = checkHooks(hooks);
   const started = performance.now();
-  const a = resolveModelPath(cfg.a), b = resolveModelPath(cfg.b);
+  const a = cfg.aUrl ? cfg.a : resolveModelPath(cfg.a), b = cfg.bUrl ? cfg.b : resolveModelPath(cfg.b);
   const taskName = cfg.task ?? recordedTask(a) ?? recordedTask(b);
   const task = taskName !== undefined ? resolveTask(taskName) : undefined;
   const judgeSpec = cfg.judge ?? (task?.placement === 'append' ? 'lexicon' : undefined);
   if (judgeSpec === undefined) throw new RangeError(`judge: give one (lexicon, pm:DIR, lm:MODEL, openai:MODEL); only story tasks default to lexicon${task ? `, and ${task.name} is not one` : ''}`);
   const judgeInput = /^(pm|lm):(.+)$/.exec(judgeSpec)?.[2];
-  assertOutputLocation(cfg.out, [cfg.a, cfg.b, cfg.prompts, ...(judgeInput ? [judgeInput] : [])], 'evaluate');
+  assertOutputLocation(cfg.out, [...(cfg.aUrl ? [] : [cfg.a]), ...(cfg.bUrl ? [] : [cfg.b]), cfg.prompts, ...(judgeInput && !cfg.baseUrl ? [judgeInput] : [])], 'evaluate');
   const prompts = readSimulationPrompts(cfg.prompts).slice(0, cfg.limit).map((p) => task?.normalizePrompt?.(p) ?? p);
   const maxNewTokens = cfg.maxNewTokens ?? task?.maxNewTokens ?? 300;
 
   // What decides the records; a rerun into the same directory must match it.
   const recorded = {
-    a: path.resolve(a), b: path.resolve(b), prompts: path.resolve(cfg.prompts), limit: cfg.limit ?? null, judge: judgeSpec, task: taskName ?? null, question: cfg.question ?? null,
+    a: cfg.aUrl ? `${cfg.aUrl} ${a}` : path.resolve(a), b: cfg.bUrl ? `${cfg.bUrl} ${b}` : path.resolve(b), prompts: path.resolve(cfg.prompts), limit: cfg.limit ?? null, judge: judgeSpec, task: taskName ?? null, question: cfg.question ?? null,
     samples: cfg.samples, seed: cfg.seed, maxNewTokens, temperature: cfg.temperature, topP: cfg.topP,
   };
   fs.mkdirSync(cfg.out, { recursive: true });
@@ -177,13 +177,15 @@ export async function evaluate(options: EvaluateOptions, hooks: StageHooks = {})
     }
     const resumed = records.length;
 
-    const load = async (p: string): Promise<LanguageModel> => {
-      const m = await loadModel(p, cfg.tokenizer && p.endsWith('.bin') ? { tokenizer: cfg.tokenizer } : {});
+    const load = async (p: string, url: string | undefined): Promise<LanguageModel> => {
+      const m = url
+        ? await loadModel(p, { backend: 'openai', openai: { baseUrl: url }, ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }) })
+        : await loadModel(p, cfg.tokenizer && p.endsWith('.bin') ? { tokenizer: cfg.tokenizer } : {});
       loaded.push(m);
       return m;
     };
-    const sideA: Side = { model: await load(a), stream: streamBase(cfg.seed, 0xa) };
-    const sideB: Side = { model: await load(b), stream: streamBase(cfg.seed, 0xb) };
+    const sideA: Side = { model: await load(a, cfg.aUrl), stream: streamBase(cfg.seed, 0xa) };
+    const sideB: Side = { model: await load(b, cfg.bUrl), stream: streamBase(cfg.seed, 0xb) };
     judge = await createJudge(judgeSpec, { ...(task && { task }), ...(cfg.question && { question: cfg.question }), ...(cfg.baseUrl && { baseUrl: cfg.baseUrl }), ...(cfg.threads !== undefined && { threads: cfg.threads }) });
 
     // A prompt that leaves no room to answer in either model's context is left out, and counted.

@@ -1,5 +1,5 @@
 // A language model as judge, asked the paper's pairwise prompt (judge-prompts.ts). A local model
-// (native engine or onnxruntime-node) reads the prompt followed by 'The answer is: (' and its
+// (native engine or onnxruntime-node), or one on an OpenAI-compatible server, reads the prompt followed by 'The answer is: (' and its
 // verdict is softmax over the logits of the tokens 'A' and 'B' at the last position, the weighted
 // preference of AlpacaEval 2 (the RLAIF labeler reads its soft label the same way).
 import { loadModel } from '../model/load.js';
@@ -24,7 +24,8 @@ export function judgeMessage(framing: { prefix: string; question: string }, c: C
 }
 
 export async function localLmJudge(name: string, modelPath: string, options: JudgeOptions): Promise<Judge> {
-  const model = await loadModel(modelPath);
+  // With a base URL the judge is a model on an OpenAI-compatible server (scored by echo).
+  const model = options.baseUrl ? await loadModel(modelPath, { backend: 'openai', openai: { baseUrl: options.baseUrl } }) : await loadModel(modelPath);
   const ids = resolveChoiceIds(model.tokenizer);
   const framing = judgeFraming(options.task, options.question);
   return {

@@ -88,3 +88,16 @@ test('429 answers are retried; a server without echo scoring is named as such', 
   await expect(n.logProbs(['Once'], [' upon'])).rejects.toThrow(/scoring needs a server that echoes prompt log-probabilities .*echo is not supported/);
   void server;
 }, 60_000);
+
+test('evaluate with a served side and a served LM judge gives the records of the local run', async () => {
+  const { evaluate } = await import('../../src/eval/evaluate.js');
+  const p = premises();
+  const common = { b: 'rlcd-story-base', prompts: p, task: 'positive-story', limit: 8, seed: 2, quiet: true };
+  const local = await evaluate({ ...common, a: 'rlcd-story-base', judge: 'lm:rlcd-story-base', out: path.join(tmp, 'eval-local') });
+  const served = await evaluate({ ...common, a: 'rlcd-story-base', aUrl: base, judge: 'lm:rlcd-story-base', baseUrl: base, out: path.join(tmp, 'eval-served') });
+  const records = (d: string) => fs.readFileSync(path.join(tmp, d, 'records.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { a: string; b: string; pSecond: number });
+  const [x, y] = [records('eval-local'), records('eval-served')];
+  expect(y.map((r) => [r.a, r.b])).toEqual(x.map((r) => [r.a, r.b]));
+  y.forEach((r, i) => expect(r.pSecond).toBeCloseTo(x[i]!.pSecond, 6));
+  expect(served.winRate).toBeCloseTo(local.winRate, 6);
+}, 60_000);
