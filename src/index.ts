@@ -51,3 +51,8 @@ export { labelStats, type LabelStats } from './eval/label-stats.js';
 export { writeReport, buildReportHtml } from './report/report.js';
 export { demo, demoSettings, type DemoOptions } from './eval/demo.js';
 export { DEFAULT_MODEL_NAME, DEFAULT_MODEL_DIR, resolveModelName } from './model/default-model.js';
+// Serving and scale-out: the OpenAI-compatible server, the HTTP backend, exports, the reward server.
+export { startServer, type ServeOptions, type RunningServer } from './serve/server.js';
+export { startRewardServer, type RewardServer } from './serve/reward-server.js';
+export { OpenAiBackend, type OpenAiBackendOptions } from './inference/openai-http.js';
+export { exportPairs, EXPORT_FORMATS, type ExportFormat, type ExportResult } from './export/trainer-formats.js';

@@ -13,6 +13,7 @@ import { alignCommand } from './align.js';
 import { compareCommand, reportCommand } from './compare.js';
 import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
+import { exportCommand, serveRewardCommand } from './export.js';
 import { evaluateCommand } from './evaluate.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -39,6 +40,8 @@ export function buildProgram(): Command {
   program.addCommand(compareCommand());
   program.addCommand(reportCommand());
   program.addCommand(serveCommand());
+  program.addCommand(serveRewardCommand());
+  program.addCommand(exportCommand());
   program.addCommand(benchCommand());
   return program;
 }

@@ -44,6 +44,7 @@ function validFor(option: Option): string {
   const name = option.long!;
   if (name === '--prompts' || name === '--prompts-file') return path.join(tmp, 'prompts.jsonl');
   if (name === '--out') return path.join(tmp, 'never-written');
+  if (option.argChoices) return option.argChoices[0]!;
   return HF_656K;
 }
 
@@ -92,7 +93,7 @@ const setCases: Array<[string, RegExp]> = [
 describeWith([HF_656K], 'every flag of every command refuses values of the wrong kind, naming the flag', () => {
   test('the table covers every command and most flags', () => {
     const commands = new Set(cases.map(([name]) => name.split(' --')[0]));
-    expect([...commands].sort()).toEqual(['align', 'bench train', 'compare', 'demo', 'dpo', 'eval-pm', 'evaluate', 'export-onnx', 'generate', 'ppo', 'report', 'sft', 'simulate', 'train-pm']);
+    expect([...commands].sort()).toEqual(['align', 'bench train', 'compare', 'demo', 'dpo', 'eval-pm', 'evaluate', 'export', 'export-onnx', 'generate', 'ppo', 'report', 'serve', 'serve-reward', 'sft', 'simulate', 'train-pm']);
     expect(cases.length).toBeGreaterThan(250);
   });
 
