@@ -34,3 +34,27 @@ export async function spawnAndKillWhen(args: string[], ready: () => boolean): Pr
     });
   });
 }
+
+/**
+ * Starts `node ARGS` (a server) and resolves once its output (stdout or stderr) matches `pattern`,
+ * with the first group of the match (a URL, a port), the child, and all its output so far.
+ */
+export async function spawnUntil(args: string[], pattern: RegExp, env: Record<string, string> = {}): Promise<{ match: string; child: import('node:child_process').ChildProcess; output: () => string }> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    let found = false;
+    const read = (d: Buffer): void => {
+      out += d.toString();
+      const m = found ? null : pattern.exec(out);
+      if (m) {
+        found = true;
+        resolve({ match: m[1]!, child, output: () => out });
+      }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', read);
+    child.on('exit', (code) => !found && reject(new Error(`exited ${code}: ${out}`)));
+  });
+}

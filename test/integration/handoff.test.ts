@@ -1,7 +1,8 @@
 // Hand-off to distributed trainers: `rlcd export` writes each engine's documented preference and
 // prompt layouts (checked field by field and type by type), and `rlcd serve-reward` answers
 // OpenRLHF's remote reward requests, as a real process, with the preference model's own rewards.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { spawnUntil } from '../shared.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,17 +63,8 @@ test('export: trl, openrlhf (with its launch script) and verl layouts', () => {
 test("serve-reward answers OpenRLHF's /get_reward with the preference model's rewards", async () => {
   const pm = path.join(tmp, 'pm');
   expect(rlcd(['train-pm', '--model', 'rlcd-story-base', '--pairs', pairs, '--out', pm, '--epochs', '1', '--suffix', '', '--eval-size', '4', '--quiet']).status).toBe(0);
-  const server: ChildProcess = spawn(process.execPath, [BIN, 'serve-reward', '--pm', pm, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const { match: url, child: server } = await spawnUntil([BIN, 'serve-reward', '--pm', pm, '--port', '0'], / at (http:\/\/\S+\/get_reward)/);
   try {
-    const url = await new Promise<string>((resolve, reject) => {
-      let err = '';
-      server.stderr!.on('data', (d: Buffer) => {
-        err += d.toString();
-        const m = / at (http:\/\/\S+\/get_reward)/.exec(err);
-        if (m) resolve(m[1]!);
-      });
-      server.on('exit', (c) => reject(new Error(`exited ${c}: ${err}`)));
-    });
     const prompts = ['Once upon a time, Lily found a ball. ', 'One day, Tom went out. '];
     const responses = ['She was happy and played.', 'He was sad and cried.'];
     const res = await fetch(url, { method: 'POST', body: JSON.stringify({ query: prompts.map((p, i) => p + responses[i]), prompts, labels: ['', ''] }) });

@@ -1,7 +1,8 @@
 // The openai backend against real server processes: `simulate --backend openai` on a served model
 // gives exactly the pairs of the native engine (RLCD's generations, and RLAIF's A/B labels scored by
 // echo), 429 answers are retried, and a server without echo scoring gets an error that says so.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnUntil } from '../shared.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -17,24 +18,11 @@ let tmp: string, server: ChildProcess, base: string;
 const children: ChildProcess[] = [];
 
 const outputs = new Map<string, () => string>();
-
-/** Starts a process and resolves with the first match of `pattern` in its output (all of which `outputs` keeps). */
-function start(args: string[], pattern: RegExp, env: Record<string, string> = {}): Promise<string> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const read = (d: Buffer) => {
-      out += d.toString();
-      const m0 = pattern.exec(out);
-      if (m0) outputs.set(m0[1]!, () => out);
-      const m = pattern.exec(out);
-      if (m) resolve(m[1]!);
-    };
-    child.stdout!.on('data', read);
-    child.stderr!.on('data', read);
-    child.on('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
-  });
+async function start(args: string[], pattern: RegExp, env: Record<string, string> = {}): Promise<string> {
+  const s = await spawnUntil(args, pattern, env);
+  children.push(s.child);
+  outputs.set(s.match, s.output);
+  return s.match;
 }
 
 beforeAll(async () => {

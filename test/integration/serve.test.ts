@@ -2,7 +2,8 @@
 // log-probabilities, chat, streaming, n > 1, seeds that reproduce (and equal the library's own
 // sampling), 16 concurrent clients answered in shared batches, 4xx errors with a message, and a
 // client that disconnects mid-stream freeing its slot. Runs on the built-in model.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { spawnUntil } from '../shared.js';
 import { fileURLToPath } from 'node:url';
 import OpenAI from 'openai';
 import { loadModel } from '../../src/model/load.js';
@@ -13,16 +14,8 @@ const KEY = 'test-key';
 let server: ChildProcess, base: string, client: OpenAI, model: LanguageModel;
 
 beforeAll(async () => {
-  server = spawn(process.execPath, [BIN, 'serve', '--model', 'rlcd-story-base', '--port', '0', '--api-key', KEY], { stdio: ['ignore', 'ignore', 'pipe'] });
-  base = await new Promise<string>((resolve, reject) => {
-    let err = '';
-    server.stderr!.on('data', (d: Buffer) => {
-      err += d.toString();
-      const m = / at (http:\/\/\S+\/v1)/.exec(err);
-      if (m) resolve(m[1]!);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited ${code}: ${err}`)));
-  });
+  const started = await spawnUntil([BIN, 'serve', '--model', 'rlcd-story-base', '--port', '0', '--api-key', KEY], / at (http:\/\/\S+\/v1)/);
+  [server, base] = [started.child, started.match];
   client = new OpenAI({ baseURL: base, apiKey: KEY, maxRetries: 0 });
   model = await loadModel('rlcd-story-base');
 }, 60_000);
