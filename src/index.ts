@@ -15,6 +15,8 @@ export type { PairRecord, DropRecord } from './pipeline/pair-file.js';
 export { BUILTIN_TASKS, resolveTask, loadTaskFile, type Task } from './tasks/task.js';
 export type { StopRule } from './tasks/stop-rules.js';
 export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './model/onnx-export.js';
+export { exportGguf, type ExportGgufOptions, type ExportGgufResult } from './gguf/export.js';
+export { readGguf, type GgufFile, type GgufTensorInfo } from './gguf/reader.js';
 // onnxruntime-node loads only when loadModel opens an ONNX model; the class is exported as a type.
 export type { OnnxBackend, OnnxBackendOptions } from './inference/onnx.js';
 // Training: supervised fine-tuning (context distillation), the preference model, throughput.

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { createRequire } from 'node:module';
 import { exportOnnxCommand } from './export-onnx.js';
+import { exportGgufCommand } from './export-gguf.js';
 import { generateCommand } from './generate.js';
 import { simulateCommand } from './simulate.js';
 import { sftCommand } from './sft.js';
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   program.addCommand(generateCommand().exitOverride());
   program.addCommand(simulateCommand().exitOverride());
   program.addCommand(exportOnnxCommand().exitOverride());
+  program.addCommand(exportGgufCommand());
   program.addCommand(sftCommand());
   program.addCommand(trainPmCommand());
   program.addCommand(evalPmCommand());

@@ -19,7 +19,8 @@ export enum PieceType {
 }
 
 export interface SentencePieceModel {
-  readonly pieces: readonly { readonly piece: string; readonly type: PieceType }[];
+  /** Each piece with its type and score (the merge priority of BPE models, the log-probability of unigram ones). */
+  readonly pieces: readonly { readonly piece: string; readonly type: PieceType; readonly score: number }[];
   /** -1 where the model has none. */
   readonly unkId: number;
   readonly bosId: number;
@@ -58,6 +59,14 @@ class ProtoReader {
       if ((b & 0x80) === 0) return result | 0;
     }
     return this.fail(`varint longer than 10 bytes at byte ${this.pos}`);
+  }
+
+  /** A fixed32 field read as a little-endian float. */
+  float32(): number {
+    if (this.pos + 4 > this.end) this.fail(`float runs past the end at byte ${this.pos}`);
+    const v = new DataView(this.buf.buffer, this.buf.byteOffset + this.pos, 4).getFloat32(0, true);
+    this.pos += 4;
+    return v;
   }
 
   /** A length-delimited field's bounds, checked against the enclosing message. */
@@ -102,7 +111,7 @@ export function parseSentencePieceModel(buf: Uint8Array, file: string): Sentence
   const fail = (problem: string): never => {
     throw new Error(`SentencePiece model ${file}: ${problem}`);
   };
-  const pieces: { piece: string; type: PieceType }[] = [];
+  const pieces: { piece: string; type: PieceType; score: number }[] = [];
   const ids = { unkId: 0, bosId: 1, eosId: 2, padId: -1 };
   const top = new ProtoReader(buf, fail);
   while (!top.done) {
@@ -119,9 +128,10 @@ export function parseSentencePieceModel(buf: Uint8Array, file: string): Sentence
   return { pieces, ...ids };
 }
 
-function readPiece(r: ProtoReader, fail: (problem: string) => never, index: number): { piece: string; type: PieceType } {
+function readPiece(r: ProtoReader, fail: (problem: string) => never, index: number): { piece: string; type: PieceType; score: number } {
   let piece: string | undefined;
   let type = PieceType.Normal;
+  let score = 0;
   while (!r.done) {
     const { field, wire } = r.tag();
     if (field === 1 && wire === WIRE_LEN) {
@@ -131,13 +141,15 @@ function readPiece(r: ProtoReader, fail: (problem: string) => never, index: numb
       } catch {
         fail(`piece ${index} is not valid UTF-8`);
       }
+    } else if (field === 2 && wire === WIRE_FIXED32) {
+      score = r.float32();
     } else if (field === 3 && wire === WIRE_VARINT) {
       type = r.int32();
       if (!(type in PieceType)) fail(`piece ${index} has unknown type ${type}`);
     } else r.skip(wire);
   }
   if (piece === undefined) return fail(`piece ${index} has no text`);
-  return { piece, type };
+  return { piece, type, score };
 }
 
 function readTrainerIds(r: ProtoReader, ids: { unkId: number; bosId: number; eosId: number; padId: number }): void {
