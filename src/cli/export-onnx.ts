@@ -2,6 +2,7 @@
 // Hugging Face Optimum layout, for the onnxruntime-node backend.
 import { Command } from 'commander';
 import { exportOnnx } from '../model/onnx-export.js';
+import { hasPackage, installHint } from '../util/optional-dependency.js';
 
 export function exportOnnxCommand(): Command {
   return new Command('export-onnx')
@@ -16,5 +17,7 @@ export function exportOnnxCommand(): Command {
         `wrote ${r.files.map((f) => `${r.dir}/${f}`).join(', ')}\n` +
           `(${c.nLayers} layers, dim ${c.dim}, ${c.nHeads} heads / ${c.nKvHeads} KV heads, vocab ${c.vocabSize}, context ${c.maxSeqLen}, ${c.ropeStyle} RoPE)\n`,
       );
+      // Writing needs nothing; running it with --backend onnx needs the optional onnxruntime-node.
+      if (!hasPackage('onnxruntime-node')) process.stderr.write(`note: --backend onnx runs this model with onnxruntime-node, which is not installed: ${installHint('onnxruntime-node')}\n`);
     });
 }

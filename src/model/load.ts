@@ -9,6 +9,7 @@ import { NativeBackend } from '../inference/native.js';
 import type { OnnxBackendOptions } from '../inference/onnx.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
+import { importOptional } from '../util/optional-dependency.js';
 import { DEFAULT_MODEL_NAME, resolveModelName } from './default-model.js';
 import { loadHfCheckpoint, readJsonFile } from './hf.js';
 import { engineConfigFromHf } from './hf-config.js';
@@ -155,7 +156,7 @@ async function loadOnnxModel(dir: string, options: LoadModelOptions): Promise<La
     bosId: config.bosId, eosId: config.eosId, vocabSize: config.vocabSize,
   });
   // onnxruntime-node loads only when an ONNX model is asked for.
-  const { OnnxBackend } = await import('../inference/onnx.js');
+  const { OnnxBackend } = await importOptional(() => import('../inference/onnx.js'), 'onnxruntime-node', `the onnx backend (${dir})`);
   const backend = await OnnxBackend.create(dir, config, tokenizer.tokenBytes(), options.onnx ?? {});
   return new LanguageModel(tokenizer, backend, dir);
 }
