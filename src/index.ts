@@ -58,3 +58,10 @@ export { startServer, type ServeOptions, type RunningServer } from './serve/serv
 export { startRewardServer, type RewardServer } from './serve/reward-server.js';
 export { OpenAiBackend, type OpenAiBackendOptions } from './inference/openai-http.js';
 export { exportPairs, EXPORT_FORMATS, type ExportFormat, type ExportResult } from './export/trainer-formats.js';
+// The Hugging Face hub: pull a model into the cache huggingface_hub shares; hub ids in loadModel.
+export { pullModel, type PullOptions, type PullResult, type PulledFile } from './hub/pull.js';
+export { resolveModelSource, onHubPull, type HubPullListener } from './hub/resolve.js';
+export { cachedModelDir } from './hub/cached-model.js';
+export { isHubId } from './hub/repo-id.js';
+export { hubSettings, type HubSettings, type HubOverrides } from './hub/settings.js';
+export { HubError, type HubErrorKind } from './errors/hub-error.js';

@@ -17,10 +17,10 @@ export function describeWith(files: string[], name: string, fn: () => void): voi
   else describe.skip(`${name} [skipped: ${missing.join(', ')} not found]`, fn);
 }
 
-/** Spawns `node ARGS`, SIGKILLs it as soon as `ready()` holds (polled every millisecond), and returns the signal it died of. */
-export async function spawnAndKillWhen(args: string[], ready: () => boolean): Promise<NodeJS.Signals | null> {
+/** Spawns `node ARGS` (with `env` added to ours), SIGKILLs it as soon as `ready()` holds (polled every millisecond), and returns the signal it died of. */
+export async function spawnAndKillWhen(args: string[], ready: () => boolean, env: Record<string, string> = {}): Promise<NodeJS.Signals | null> {
   const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, args, { stdio: 'ignore' });
+  const child = spawn(process.execPath, args, { stdio: 'ignore', env: { ...process.env, ...env } });
   return new Promise((resolve) => {
     const poll = setInterval(() => {
       if (ready()) {

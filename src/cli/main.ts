@@ -2,7 +2,9 @@
 // The rlcd command line's entry point: errors are one line on stderr and a non-zero exit.
 import { CommanderError } from 'commander';
 import { buildProgram } from './program.js';
+import { reportHubPullsOnStderr } from './pull.js';
 
+reportHubPullsOnStderr();
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (e) {

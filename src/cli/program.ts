@@ -16,6 +16,7 @@ import { demoCommand } from './demo.js';
 import { serveCommand } from './serve.js';
 import { exportCommand, serveRewardCommand } from './export.js';
 import { evaluateCommand } from './evaluate.js';
+import { pullCommand } from './pull.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .showHelpAfterError(false)
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  program.addCommand(pullCommand());
   program.addCommand(generateCommand().exitOverride());
   program.addCommand(simulateCommand().exitOverride());
   program.addCommand(exportOnnxCommand().exitOverride());

@@ -43,3 +43,45 @@ export function progressBar(label: string, unit: string, quiet = false): Progres
     },
   };
 }
+
+/** Bytes as people read them: 2.6 MB, 780 kB, 12 B (powers of 1000, as the hub's pages show sizes). */
+export function formatBytes(n: number): string {
+  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
+  let i = 0;
+  while (Math.abs(n) >= 1000 && i < units.length - 1) {
+    n /= 1000;
+    i++;
+  }
+  return `${i === 0 ? n.toFixed(0) : n.toFixed(1)} ${units[i]}`;
+}
+
+/** A bar for bytes (a download): done/total and the rate in kB/MB per second. Off like progressBar. */
+export function byteProgressBar(label: string, quiet = false): Progress {
+  if (!process.stderr.isTTY || quiet) return { update() {}, stop() {} };
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `${label} [{bar}] {percentage}% | {done}/{size} | {speed}/s | ETA {eta_formatted}`,
+      hideCursor: true,
+      clearOnComplete: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const start = Date.now();
+  let started = false;
+  return {
+    update(done, total) {
+      const payload = { done: formatBytes(done), size: formatBytes(total), speed: formatBytes(done / Math.max((Date.now() - start) / 1000, 1e-3)) };
+      if (!started) {
+        bar.start(Math.max(total, 1), done, payload);
+        started = true;
+      } else {
+        bar.setTotal(Math.max(total, 1));
+        bar.update(done, payload);
+      }
+    },
+    stop() {
+      if (started) bar.stop();
+    },
+  };
+}

@@ -1,6 +1,7 @@
 // loadModel(): a checkpoint path in, a ready LanguageModel out. Recognises a Hugging Face
-// directory (config.json + safetensors + tokenizer.json), a llama2.c .bin (+ its tokenizer.bin), and
-// an ONNX directory (model.onnx + config.json + tokenizer, run by onnxruntime-node).
+// directory (config.json + safetensors + tokenizer.json), a llama2.c .bin (+ its tokenizer.bin), an
+// ONNX directory (model.onnx + config.json + tokenizer, run by onnxruntime-node), and a hub id
+// ORG/NAME (from the Hugging Face cache, pulled into it first when absent).
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EngineConfig } from '../native/binding.js';
@@ -10,6 +11,7 @@ import type { OnnxBackendOptions } from '../inference/onnx.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
 import { importOptional } from '../util/optional-dependency.js';
+import { resolveModelSource } from '../hub/resolve.js';
 import { DEFAULT_MODEL_NAME, resolveModelName } from './default-model.js';
 import { loadHfCheckpoint, readJsonFile } from './hf.js';
 import { engineConfigFromHf } from './hf-config.js';
@@ -74,7 +76,6 @@ const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx', 'openai'];
 
 export async function loadModel(model: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
   if (typeof model !== 'string' || model === '') throw new TypeError('modelPath must be a non-empty string');
-  const modelPath = resolveModelName(model);
   if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx?, openai? }');
   const unknown = Object.keys(options).filter((k) => !LOAD_OPTIONS.includes(k));
   if (unknown.length > 0) throw new RangeError(`unknown option(s): ${unknown.join(', ')} (loadModel takes ${LOAD_OPTIONS.join(', ')})`);
@@ -82,8 +83,10 @@ export async function loadModel(model: string, options: LoadModelOptions = {}): 
   if (options.backend !== undefined && options.backend !== 'native' && options.backend !== 'onnx' && options.backend !== 'openai') {
     throw new RangeError(`backend must be 'native', 'onnx' or 'openai', got ${JSON.stringify(options.backend)}`);
   }
+  // A served model's name is the server's to resolve, never something to pull.
   if (options.backend === 'openai') return loadServedModel(model, options);
   if (options.onnx !== undefined) checkOnnxOptions(options.onnx);
+  const modelPath = await resolveModelSource(model);
   let format = checkpointFormat(modelPath);
   if (format === 'onnx' && options.backend === 'native') {
     // An ONNX directory that also holds the safetensors checkpoint can run natively.
@@ -134,7 +137,7 @@ export interface Checkpoint {
 
 /** Reads a Hugging Face directory (also one that holds an ONNX export) or a llama2.c .bin. */
 export async function readCheckpoint(model: string, options: { tokenizer?: string } = {}): Promise<Checkpoint> {
-  const modelPath = resolveModelName(model);
+  const modelPath = await resolveModelSource(model);
   let format = checkpointFormat(modelPath);
   if (format === 'onnx') {
     if (!hasSafetensors(modelPath)) throw new ModelFormatError(modelPath, 'holds an ONNX model only; training and the native engine need the Hugging Face checkpoint');

@@ -19,6 +19,7 @@ import { ModelFormatError } from '../errors/model-format-error.js';
 import { loadHfCheckpoint } from './hf.js';
 import { loadLlama2cCheckpoint } from './llama2c.js';
 import { checkpointFormat } from './load.js';
+import { resolveModelSource } from '../hub/resolve.js';
 import type { PackedWeights } from './layout.js';
 import { DataType, graph, model, node, tensor, valueInfo, type AttrValue, type ExternalLocation, type Message } from './onnx-proto.js';
 import { replaceDirAtomically, writeAll } from '../util/atomic.js';
@@ -233,8 +234,9 @@ function tokenizerFiles(modelPath: string, format: 'hf' | 'llama2c', tokenizer: 
  * directory is built aside and swapped in whole (replaceDirAtomically): a kill or a full disk leaves
  * the previous export, never a truncated model.onnx or a stale tokenizer of another model.
  */
-export async function exportOnnx(modelPath: string, outDir: string, options: ExportOnnxOptions = {}): Promise<ExportOnnxResult> {
-  assertOutputLocation(outDir, [modelPath, ...(options.tokenizer ? [options.tokenizer] : [])], 'export-onnx');
+export async function exportOnnx(modelName: string, outDir: string, options: ExportOnnxOptions = {}): Promise<ExportOnnxResult> {
+  assertOutputLocation(outDir, [modelName, ...(options.tokenizer ? [options.tokenizer] : [])], 'export-onnx');
+  const modelPath = await resolveModelSource(modelName); // a built-in name or hub id (pulled if need be) to its directory
   const format = checkpointFormat(modelPath);
   if (format === 'onnx') throw new ModelFormatError(modelPath, 'is already an ONNX model');
   const loaded = format === 'hf' ? loadHfCheckpoint(modelPath) : { ...loadLlama2cCheckpoint(modelPath), hfConfig: undefined };

@@ -6,11 +6,12 @@
 // token's and the top alternatives, under the model at temperature 1) come from one teacher-forced
 // pass over prompt + completion after the sampling; `echo` with `max_tokens: 0` scores a text.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { NativeBackend } from '../inference/native.js';
-import { resolveModelName } from '../model/default-model.js';
+import { isHubId } from '../hub/repo-id.js';
 import type { LanguageModel } from '../model/language-model.js';
 import { loadModel } from '../model/load.js';
 import { Batcher, type SequenceJob, type SequenceResult } from './batcher.js';
@@ -80,14 +81,16 @@ async function tokenLogprobs(model: LanguageModel, ids: number[], from: number, 
 }
 
 export async function startServer(o: ServeOptions): Promise<RunningServer> {
-  const modelPath = resolveModelName(o.model);
-  const model = await loadModel(modelPath, o.tokenizer ? { tokenizer: o.tokenizer } : {});
+  const model = await loadModel(o.model, o.tokenizer ? { tokenizer: o.tokenizer } : {});
+  const modelPath = model.source; // the directory loaded: a hub id's snapshot once it is pulled
   if (!(model.backend instanceof NativeBackend)) {
     model.dispose();
     throw new Error(`${o.model}: rlcd serve runs the native engine; give the Hugging Face checkpoint, not an ONNX export`);
   }
   const native = model.backend.native;
-  const name = o.name ?? (o.model === 'default' ? 'rlcd-story-base' : path.basename(path.resolve(modelPath)).replace(/\.bin$/, ''));
+  // A hub id is served under its own name (as vLLM does), not its snapshot's commit sha.
+  const hubId = isHubId(o.model) && !fs.existsSync(o.model);
+  const name = o.name ?? (o.model === 'default' ? 'rlcd-story-base' : hubId ? o.model : path.basename(path.resolve(modelPath)).replace(/\.bin$/, ''));
   const batcher = new Batcher(native, model.tokenizer, { maxBatch: o.maxBatch ?? 16, windowMs: o.batchWindowMs ?? 2, ...(o.threads !== undefined && { threads: o.threads }) });
   const chat: ChatFormat = chatFormatOf(path.extname(modelPath) === '.bin' ? path.dirname(modelPath) : modelPath);
   const context = model.config.maxSeqLen;

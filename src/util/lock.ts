@@ -2,7 +2,7 @@
 // the same records; the lock of a killed run is taken over.
 import fs from 'node:fs';
 
-function pidAlive(pid: number): boolean {
+export function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
