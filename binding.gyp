@@ -8,6 +8,7 @@
         "native/kernels/embedding.cpp",
         "native/kernels/gemm.cpp",
         "native/kernels/matmul_packed.cpp",
+        "native/kernels/peak.cpp",
         "native/kernels/rmsnorm.cpp",
         "native/kernels/rope.cpp",
         "native/kernels/softmax.cpp",

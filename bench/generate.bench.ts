@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { loadModel } from '../src/index.js';
 import { runPeer } from './lib/peers.js';
+import { bestPeak, describePeak, measurePeak, rooflineFraction } from '../src/perf/roofline.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,6 +39,12 @@ const matmulParams = c.nLayers * (c.dim * c.nHeads * c.headDim * 2 + c.dim * c.n
 const avgContext = promptIds.length + newTokens / 2;
 const flopsPerToken = 2 * matmulParams + 4 * c.nLayers * c.nHeads * c.headDim * avgContext;
 
+// Bytes a generated token must read: the f32 weights once per decode step (shared by the batch) and
+// its sequence's keys and values.
+const kvBytesPerToken = 2 * c.nLayers * c.nKvHeads * c.headDim * avgContext * 4;
+const work = (batch: number) => ({ flops: flopsPerToken, bytes: (matmulParams * 4) / batch + kvBytesPerToken });
+const peakBefore = await measurePeak(threads);
+
 const bench = new Bench({ iterations, warmupIterations: 2, time: 0, warmupTime: 0 });
 for (const b of batches) {
   bench.add(`rlcd batch ${b}`, async () => {
@@ -46,6 +53,8 @@ for (const b of batches) {
 }
 await bench.run();
 model.dispose();
+// Measured before and after the rows; the better of the two is the roofline (a shared machine).
+const peak = bestPeak(peakBefore, await measurePeak(threads));
 
 const rows = [];
 for (const b of batches) {
@@ -65,6 +74,7 @@ for (const b of batches) {
     'rlcd median ms': ms.toFixed(1),
     'rlcd tok/s': tokS.toFixed(0),
     'rlcd GFLOP/s': ((tokS * flopsPerToken) / 1e9).toFixed(1),
+    'rlcd roofline': `${(100 * rooflineFraction(tokS, work(b), peak)).toFixed(0)}%`,
     'torch median ms': 'median_s' in peer ? (Number(peer.median_s) * 1000).toFixed(1) : String((peer as { error: string }).error),
     'torch tok/s': Number.isNaN(peerTokS) ? '-' : peerTokS.toFixed(0),
     'rlcd / torch': Number.isNaN(peerTokS) ? '-' : (tokS / peerTokS).toFixed(2) + 'x',
@@ -77,6 +87,7 @@ if (values.json) {
 }
 console.log(`generation, ${newTokens} new tokens after "${prompt}" (${promptIds.length} tokens), T=1, ${values.model}`);
 console.log(`rlcd: ${threads} threads, median of ${iterations}; torch: torch.set_num_threads(1), OpenBLAS 2 threads, median of ${iterations}`);
+console.log(`${describePeak(peak)}; roofline: min(FMA-bound, memory-bound) tokens/s`);
 console.table(rows);
 busy.stop();
 console.log(`(${busy.label})`);

@@ -13,6 +13,7 @@ import { parseRandomSpec, randomWeights, trainingFlops } from '../src/model/rand
 import { packBatch } from '../src/train/batch.js';
 import { runPeer } from './lib/peers.js';
 import { measureSgemmPeak } from './lib/sgemm-peak.js';
+import { describePeak, measurePeak } from '../src/perf/roofline.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,6 +31,8 @@ const B = Number(values.batch), T = Number(values.seq);
 const models = [fileURLToPath(new URL('../../shared/models/tinystories-656k', import.meta.url)), 'random:4x256x2048'];
 
 const peak = await measureSgemmPeak(threads);
+// The FMA roofline (a training step at these sizes is compute-bound), measured in the same run.
+const fma = await measurePeak(threads);
 const rows = [];
 for (const model of models) {
   const random = parseRandomSpec(model);
@@ -61,13 +64,14 @@ for (const model of models) {
     'rlcd tok/s': tokS.toFixed(0),
     'rlcd GFLOP/s': gflops.toFixed(1),
     'MFU vs sgemm peak': `${((100 * gflops) / peak).toFixed(0)}%`,
+    'FMA roofline': `${((100 * gflops) / fma.fmaGflops).toFixed(0)}%`,
     'torch ms/step': 'median_s' in peer ? (Number(peer.median_s) * 1000).toFixed(1) : String((peer as { error: string }).error),
     'torch tok/s': Number.isNaN(peerTokS) ? '-' : peerTokS.toFixed(0),
     'rlcd / torch': Number.isNaN(peerTokS) ? '-' : (tokS / peerTokS).toFixed(2) + 'x',
   });
 }
 console.log(`training step (fwd + bwd + AdamW, full fine-tune), batch ${B} x seq ${T}; rlcd ${threads} threads, median of ${iterations}`);
-console.log(`sgemm peak measured here (PyTorch/OpenBLAS, ${threads} threads, 1024^3): ${peak.toFixed(1)} GFLOP/s`);
+console.log(`sgemm peak measured here (PyTorch/OpenBLAS, ${threads} threads, 1024^3): ${peak.toFixed(1)} GFLOP/s; ${describePeak(fma)}`);
 console.table(rows);
 busy.stop();
 console.log(`(${busy.label})`);

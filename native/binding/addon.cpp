@@ -6,8 +6,10 @@
 #include "config_args.h"
 #include "model_wrap.h"
 #include "trainer_wrap.h"
+#include "../kernels/peak.h"
 #include "../optim/adamw.h"
 #include "args.h"
+#include "async_call.h"
 
 namespace {
 
@@ -31,6 +33,39 @@ Napi::Value schedule_lr(const Napi::CallbackInfo& info) {
                                                   (long)info[4].As<Napi::Number>().DoubleValue(), min_ratio));
 }
 
+// measurePeak(threads, seconds) -> Promise<{ fmaGflops, readGBps, vectorFloats }>: the roofline's two
+// limits (kernels/peak.h), measured off the event loop.
+class PeakCall : public rlcd::binding::AsyncCall {
+ public:
+  PeakCall(Napi::Env env, int threads, double seconds) : AsyncCall(env, "rlcd.measurePeak", threads), seconds_(seconds) {}
+
+ protected:
+  void work() override { result_ = rlcd::measure_peak(threads(), seconds_, 0); }
+  Napi::Value result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("fmaGflops", result_.fma_gflops);
+    o.Set("readGBps", result_.read_gbps);
+    o.Set("vectorFloats", result_.vector_floats);
+    return o;
+  }
+
+ private:
+  double seconds_;
+  rlcd::PeakResult result_;
+};
+
+Napi::Value measure_peak(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsNumber()) throw Napi::TypeError::New(env, "measurePeak(threads, seconds)");
+  double threads = info[0].As<Napi::Number>().DoubleValue(), seconds = info[1].As<Napi::Number>().DoubleValue();
+  if (!(threads >= 1 && threads <= 1024 && threads == (int)threads)) throw Napi::RangeError::New(env, "threads must be an integer in [1, 1024]");
+  if (!(seconds > 0 && seconds <= 60)) throw Napi::RangeError::New(env, "seconds must be in (0, 60]");
+  auto* call = new PeakCall(env, (int)threads, seconds);
+  Napi::Promise promise = call->promise();
+  call->Queue();
+  return promise;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* data = new rlcd::binding::AddonData();
   env.SetInstanceData<rlcd::binding::AddonData>(data);
@@ -39,8 +74,11 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeTrainer", rlcd::binding::TrainerWrap::define(env, &data->trainer_class));
   exports.Set("createTrainer", Napi::Function::New(env, rlcd::binding::create_trainer, "createTrainer"));
   exports.Set("scheduleLr", Napi::Function::New(env, schedule_lr, "scheduleLr"));
+  exports.Set("measurePeak", Napi::Function::New(env, measure_peak, "measurePeak"));
   exports.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
-#if defined(__AVX2__) && defined(__FMA__)
+#if defined(__AVX512F__)
+  exports.Set("simd", Napi::String::New(env, "avx512"));
+#elif defined(__AVX2__) && defined(__FMA__)
   exports.Set("simd", Napi::String::New(env, "avx2+fma"));
 #else
   exports.Set("simd", Napi::String::New(env, "scalar"));

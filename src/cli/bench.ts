@@ -1,8 +1,9 @@
 // rlcd bench: throughput measurements of the engine.
 import { Command } from 'commander';
 import { z } from 'zod';
-import { flag, int } from '../config/schema.js';
+import { flag, int, num } from '../config/schema.js';
 import { benchTrain } from '../pipeline/bench-train.js';
+import { describePeak, measurePeak } from '../perf/roofline.js';
 import { stageCommand } from './command.js';
 
 const benchTrainFields = {
@@ -12,6 +13,12 @@ const benchTrainFields = {
   steps: { schema: int(1, 100000).default(10), arg: 'N', doc: 'Timed steps (after one warmup step).' },
   threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
   json: { schema: flag().default(false), doc: 'Print one JSON object.' },
+};
+
+const benchPeakFields = {
+  threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'Threads (default: all cores; one thread is always measured too).' },
+  seconds: { schema: num(0.01, 60).default(0.3), arg: 'S', doc: 'Seconds per FMA measurement (best of three).' },
+  json: { schema: flag().default(false), doc: 'Print JSON.' },
 };
 
 export function benchCommand(): Command {
@@ -27,6 +34,15 @@ export function benchCommand(): Command {
             `median ${r.medianMs.toFixed(1)} ms/step, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflopsPerSecond.toFixed(1)} GFLOP/s\n`,
         );
       }
+    }),
+  );
+  bench.addCommand(
+    stageCommand('peak', "The machine's limits: FMA throughput (a register-resident loop on every thread) and memory read bandwidth (a stream over 256 MiB), the roofline every benchmark row is divided by.", benchPeakFields, async (cfg) => {
+      const threads = cfg.threads ?? (await import('node:os')).availableParallelism();
+      const peaks = [];
+      for (const t of threads > 1 ? [1, threads] : [1]) peaks.push(await measurePeak(t, cfg.seconds));
+      if (cfg.json) process.stdout.write(JSON.stringify(peaks) + '\n');
+      else for (const p of peaks) process.stdout.write(describePeak(p) + '\n');
     }),
   );
   return bench.exitOverride();

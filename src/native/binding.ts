@@ -144,6 +144,8 @@ export interface Addon {
     options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[] },
   ): Promise<NativeTrainer>;
   scheduleLr(kind: 'constant' | 'linear' | 'cosine', baseLr: number, step: number, total: number, warmup: number, minRatio?: number): number;
+  /** The machine's FMA throughput and memory read bandwidth on `threads` threads (native/kernels/peak.h). */
+  measurePeak(threads: number, seconds: number): Promise<{ fmaGflops: number; readGBps: number; vectorFloats: number }>;
   readonly hardwareThreads: number;
   readonly simd: string;
   readonly openmp: boolean;

@@ -93,7 +93,7 @@ const setCases: Array<[string, RegExp]> = [
 describeWith([HF_656K], 'every flag of every command refuses values of the wrong kind, naming the flag', () => {
   test('the table covers every command and most flags', () => {
     const commands = new Set(cases.map(([name]) => name.split(' --')[0]));
-    expect([...commands].sort()).toEqual(['align', 'bench train', 'compare', 'demo', 'dpo', 'eval-pm', 'evaluate', 'export', 'export-gguf', 'export-onnx', 'generate', 'ppo', 'report', 'serve', 'serve-reward', 'sft', 'simulate', 'train-pm']);
+    expect([...commands].sort()).toEqual(['align', 'bench peak', 'bench train', 'compare', 'demo', 'dpo', 'eval-pm', 'evaluate', 'export', 'export-gguf', 'export-onnx', 'generate', 'ppo', 'pull', 'report', 'serve', 'serve-reward', 'sft', 'simulate', 'train-pm']);
     expect(cases.length).toBeGreaterThan(250);
   });
 
