@@ -10,18 +10,15 @@ export interface Progress {
  * A bar for `done/total unit` with rate and ETA, plus free-form `detail` (e.g. the loss).
  * Off (a no-op) when stderr is not a terminal or `quiet` is set.
  */
+/** A bar on stderr in the given cli-progress format, cleared when it completes. */
+function stderrBar(format: string): cliProgress.SingleBar {
+  return new cliProgress.SingleBar({ stream: process.stderr, format, hideCursor: true, clearOnComplete: true }, cliProgress.Presets.shades_classic);
+}
+
 export function progressBar(label: string, unit: string, quiet = false): Progress & { detail(text: string): void } {
   let detail = '';
   if (!process.stderr.isTTY || quiet) return { update() {}, stop() {}, detail() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} {detail}`,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = stderrBar(`${label} [{bar}] {percentage}% | {value}/{total} ${unit} | {rate} ${unit}/s | ETA {eta_formatted} {detail}`);
   const start = Date.now();
   let started = false;
   return {
@@ -58,15 +55,7 @@ export function formatBytes(n: number): string {
 /** A bar for bytes (a download): done/total and the rate in kB/MB per second. Off like progressBar. */
 export function byteProgressBar(label: string, quiet = false): Progress {
   if (!process.stderr.isTTY || quiet) return { update() {}, stop() {} };
-  const bar = new cliProgress.SingleBar(
-    {
-      stream: process.stderr,
-      format: `${label} [{bar}] {percentage}% | {done}/{size} | {speed}/s | ETA {eta_formatted}`,
-      hideCursor: true,
-      clearOnComplete: true,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+  const bar = stderrBar(`${label} [{bar}] {percentage}% | {done}/{size} | {speed}/s | ETA {eta_formatted}`);
   const start = Date.now();
   let started = false;
   return {

@@ -94,7 +94,7 @@ export async function exportGguf(model: string, out: string, options: ExportGguf
 
 /** A byte-fallback vocabulary without <0xXX> tokens: llama.cpp stops on such bytes where rlcd gives <unk>. */
 function vocabWarnings(vocab: GgufVocab): string[] {
-  const bytes = vocab.tokens.filter((t, i) => vocab.types[i] === TokenType.BYTE).length;
+  const bytes = vocab.tokens.filter((t, i) => vocab.types[i] === TokenType.Byte).length;
   if (bytes === 256) return [];
   return [`the tokenizer has ${bytes} of the 256 byte tokens (<0x00>..<0xFF>): llama.cpp fails on text with a character outside the vocabulary (e.g. an accented letter), where rlcd encodes it as <unk>`];
 }

@@ -44,15 +44,8 @@ export const FILE_TYPE = { f32: 0, f16: 1, q8_0: 7, bf16: 32 } as const;
 export type GgufDtype = keyof typeof FILE_TYPE;
 export const GGUF_DTYPES = Object.keys(FILE_TYPE) as GgufDtype[];
 
-/** llama.cpp's token types (llama_token_type), also SentencePiece's piece types. */
-export enum TokenType {
-  NORMAL = 1,
-  UNKNOWN = 2,
-  CONTROL = 3,
-  USER_DEFINED = 4,
-  UNUSED = 5,
-  BYTE = 6,
-}
+/** llama.cpp's token types (llama_token_type) are SentencePiece's piece types, number for number. */
+export { PieceType as TokenType } from '../tokenizer/sentencepiece-model.js';
 
 /** A typed metadata value; arrays hold one element type. */
 export type GgufValue =

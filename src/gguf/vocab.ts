@@ -36,7 +36,7 @@ function blank(size: number): { tokens: string[]; scores: Float32Array; types: I
   return {
     tokens: Array.from({ length: size }, (_, i) => `[PAD${i}]`),
     scores: new Float32Array(size),
-    types: new Int32Array(size).fill(TokenType.UNUSED),
+    types: new Int32Array(size).fill(TokenType.Unused),
   };
 }
 
@@ -82,7 +82,7 @@ function hfVocab(file: string, size: number): Omit<GgufVocab, 'bosId' | 'eosId'>
   };
   let merges: string[] | undefined;
   if (json.model.type === 'Unigram') {
-    (json.model.vocab as Array<[string, number]>).forEach(([t, score], id) => set(id, t, BYTE_TOKEN.test(t) ? TokenType.BYTE : TokenType.NORMAL, score));
+    (json.model.vocab as Array<[string, number]>).forEach(([t, score], id) => set(id, t, BYTE_TOKEN.test(t) ? TokenType.Byte : TokenType.Normal, score));
   } else if (json.model.type === 'BPE') {
     const vocab = json.model.vocab as Record<string, number>;
     const rank = new Map<number, number>();
@@ -95,15 +95,15 @@ function hfVocab(file: string, size: number): Omit<GgufVocab, 'bosId' | 'eosId'>
     const unmade = -(merges.length + 1);
     for (const [t, id] of Object.entries(vocab)) {
       const score = rank.has(id) ? -rank.get(id)! : [...t].length > 1 ? unmade : 0;
-      set(id, t, BYTE_TOKEN.test(t) ? TokenType.BYTE : TokenType.NORMAL, score);
+      set(id, t, BYTE_TOKEN.test(t) ? TokenType.Byte : TokenType.Normal, score);
     }
   } else {
     throw new RangeError(`${file}: a ${json.model.type} tokenizer: GGUF export supports BPE and Unigram`);
   }
   const unkText = json.model.unk_token;
   const unkId = json.model.type === 'Unigram' ? json.model.unk_id : unkText !== undefined ? (json.model.vocab as Record<string, number>)[unkText] : undefined;
-  for (const a of json.added_tokens ?? []) set(a.id, a.content, a.id === unkId ? TokenType.UNKNOWN : a.special ? TokenType.CONTROL : TokenType.USER_DEFINED);
-  if (unkId !== undefined) v.types[unkId] = TokenType.UNKNOWN;
+  for (const a of json.added_tokens ?? []) set(a.id, a.content, a.id === unkId ? TokenType.Unknown : a.special ? TokenType.Control : TokenType.UserDefined);
+  if (unkId !== undefined) v.types[unkId] = TokenType.Unknown;
 
   const config = readJson(path.join(path.dirname(file), 'tokenizer_config.json'));
   const padText = tokenText(config?.pad_token);
@@ -132,7 +132,7 @@ function llama2cVocab(file: string, size: number): Omit<GgufVocab, 'bosId' | 'eo
     const text = decoder.decode(bytes).replaceAll(' ', SPACE_MARK);
     v.tokens[id] = text;
     v.scores[id] = parsed.scores[id]!;
-    v.types[id] = id === 0 ? TokenType.UNKNOWN : id <= 2 ? TokenType.CONTROL : BYTE_TOKEN.test(text) ? TokenType.BYTE : TokenType.NORMAL;
+    v.types[id] = id === 0 ? TokenType.Unknown : id <= 2 ? TokenType.Control : BYTE_TOKEN.test(text) ? TokenType.Byte : TokenType.Normal;
   });
   return { model: 'llama', ...v, unkId: 0, addBos: true, addEos: false, addSpacePrefix: true };
 }
