@@ -18,15 +18,15 @@ namespace {
 
 class CreateModelCall : public AsyncCall {
  public:
-  CreateModelCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, Vocabulary vocab)
-      : AsyncCall(env, "rlcd.createModel", 1), cfg_(cfg), vocab_(std::move(vocab)),
+  CreateModelCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, Vocabulary vocab, WeightType weight_type)
+      : AsyncCall(env, "rlcd.createModel", 1), cfg_(cfg), weight_type_(weight_type), vocab_(std::move(vocab)),
         data_(weights.Data()), count_(weights.ElementLength()) {
     weights_ref_ = Napi::Persistent(weights);  // keeps the buffer alive while we copy it
   }
 
  protected:
   void work() override {
-    auto engine = std::make_shared<Engine>(cfg_, data_, count_);
+    auto engine = std::make_shared<Engine>(cfg_, data_, count_, weight_type_);
     engine->vocab = std::move(vocab_);
     engine_ = engine;
   }
@@ -34,6 +34,7 @@ class CreateModelCall : public AsyncCall {
 
  private:
   ModelConfig cfg_;
+  WeightType weight_type_;
   Vocabulary vocab_;
   const float* data_;
   size_t count_;
@@ -219,7 +220,9 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                                     InstanceMethod("logits", &ModelWrap::logits),
                                     InstanceMethod("dispose", &ModelWrap::dispose),
                                     InstanceAccessor("disposed", &ModelWrap::disposed, nullptr),
-                                    InstanceAccessor("parameterCount", &ModelWrap::parameter_count, nullptr)});
+                                    InstanceAccessor("parameterCount", &ModelWrap::parameter_count, nullptr),
+                                    InstanceAccessor("weightBytes", &ModelWrap::weight_bytes, nullptr),
+                                    InstanceAccessor("weightsDtype", &ModelWrap::weights_dtype, nullptr)});
   env.GetInstanceData<AddonData>()->model_class = Napi::Persistent(cls);
   return cls;
 }
@@ -309,7 +312,19 @@ Napi::Value ModelWrap::disposed(const Napi::CallbackInfo& info) {
 
 Napi::Value ModelWrap::parameter_count(const Napi::CallbackInfo& info) {
   EnginePtr engine = live(info.Env());
-  return Napi::Number::New(info.Env(), (double)engine->model.params().total);
+  ParameterTensors layout;  // the full model's count, whatever the inference copy keeps in f32
+  layout.layout(engine->model.config());
+  return Napi::Number::New(info.Env(), (double)layout.total);
+}
+
+Napi::Value ModelWrap::weight_bytes(const Napi::CallbackInfo& info) {
+  EnginePtr engine = live(info.Env());
+  return Napi::Number::New(info.Env(), (double)engine->model.weight_bytes());
+}
+
+Napi::Value ModelWrap::weights_dtype(const Napi::CallbackInfo& info) {
+  EnginePtr engine = live(info.Env());
+  return Napi::String::New(info.Env(), weight_type_name(engine->model.weight_type()));
 }
 
 Napi::Value create_model(const Napi::CallbackInfo& info) {
@@ -326,7 +341,21 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
     throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " floats; this config needs " +
                          std::to_string(layout.total));
   Vocabulary vocab = parse_pieces(env, info.Length() > 2 ? info[2] : env.Undefined(), cfg.vocab_size);
-  auto* call = new CreateModelCall(env, cfg, weights, std::move(vocab));
+  // options.weightsDtype: how the linear weights are stored for inference.
+  WeightType weight_type = WeightType::F32;
+  if (info.Length() > 3 && !info[3].IsUndefined()) {
+    if (!info[3].IsObject()) throw_type(env, "options must be an object { weightsDtype? }");
+    Napi::Value d = info[3].As<Napi::Object>().Get("weightsDtype");
+    if (!d.IsUndefined()) {
+      std::string name = d.IsString() ? d.As<Napi::String>().Utf8Value() : "";
+      if (name == "f32") weight_type = WeightType::F32;
+      else if (name == "bf16") weight_type = WeightType::BF16;
+      else if (name == "f16") weight_type = WeightType::F16;
+      else if (name == "q8_0") weight_type = WeightType::Q8_0;
+      else throw_type(env, "options.weightsDtype must be 'f32', 'bf16', 'f16' or 'q8_0'");
+    }
+  }
+  auto* call = new CreateModelCall(env, cfg, weights, std::move(vocab), weight_type);
   Napi::Promise p = call->promise();
   call->Queue();
   return p;

@@ -21,6 +21,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value dispose(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
   Napi::Value parameter_count(const Napi::CallbackInfo& info);
+  Napi::Value weight_bytes(const Napi::CallbackInfo& info);
+  Napi::Value weights_dtype(const Napi::CallbackInfo& info);
 
   EnginePtr live(Napi::Env env) const;
   EnginePtr engine_;

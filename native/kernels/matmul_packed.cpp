@@ -1,25 +1,151 @@
 #include "matmul_packed.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
+#include "../common/check.h"
+#include "half.h"
 #include "simd.h"
 
 namespace rlcd {
 
-void pack_weight(PackedMatrix& out, const float* weight, int N, int K) {
+const char* weight_type_name(WeightType t) {
+  switch (t) {
+    case WeightType::F32: return "f32";
+    case WeightType::BF16: return "bf16";
+    case WeightType::F16: return "f16";
+    case WeightType::Q8_0: return "q8_0";
+  }
+  return "?";
+}
+
+size_t PackedMatrix::bytes() const {
+  return data.size() * sizeof(float) + half.size() * sizeof(uint16_t) + q8.size() + q8_scale.size() * sizeof(float);
+}
+
+void pack_weight(PackedMatrix& out, const float* weight, int N, int K, WeightType type) {
+  if (type == WeightType::Q8_0 && K % kQ8Block != 0) type = WeightType::F16;
   const int panels = (N + kPanel - 1) / kPanel;
+  const size_t count = (size_t)panels * K * kPanel;
   out.N = N;
   out.K = K;
-  out.data.resize((size_t)panels * K * kPanel);
-  for (int p = 0; p < panels; p++)
+  out.type = type;
+  out.data.resize(type == WeightType::F32 ? count : 0);
+  out.half.assign(type == WeightType::BF16 || type == WeightType::F16 ? count : 0, 0);
+  out.q8.assign(type == WeightType::Q8_0 ? count : 0, 0);
+  out.q8_scale.assign(type == WeightType::Q8_0 ? (size_t)panels * (K / kQ8Block) * kPanel : 0, 0.0f);
+  auto at = [&](int p, int k, int j) -> float {
+    int n = p * kPanel + j;
+    return n < N ? weight[(size_t)n * K + k] : 0.0f;
+  };
+  for (int p = 0; p < panels; p++) {
     for (int k = 0; k < K; k++)
       for (int j = 0; j < kPanel; j++) {
-        int n = p * kPanel + j;
-        out.data.data()[((size_t)p * K + k) * kPanel + j] = n < N ? weight[(size_t)n * K + k] : 0.0f;
+        const size_t i = ((size_t)p * K + k) * kPanel + j;
+        if (type == WeightType::F32) out.data.data()[i] = at(p, k, j);
+        else if (type == WeightType::BF16) out.half[i] = f32_to_bf16(at(p, k, j));
+        else if (type == WeightType::F16) out.half[i] = f32_to_f16(at(p, k, j));
       }
+    if (type != WeightType::Q8_0) continue;
+    // ggml's quantize_row_q8_0: d = max|x| / 127 kept as f16, q = round(x / d).
+    for (int b = 0; b < K / kQ8Block; b++)
+      for (int j = 0; j < kPanel; j++) {
+        float amax = 0;
+        for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k++) amax = std::max(amax, std::fabs(at(p, k, j)));
+        const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
+        out.q8_scale[((size_t)p * (K / kQ8Block) + b) * kPanel + j] = f16_to_f32(f32_to_f16(d));
+        for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k++)
+          out.q8[((size_t)p * K + k) * kPanel + j] = (int8_t)std::lround(at(p, k, j) * id);
+      }
+  }
+}
+
+float packed_weight_at(const PackedMatrix& w, int n, int k) {
+  const int p = n / kPanel, j = n % kPanel;
+  const size_t i = ((size_t)p * w.K + k) * kPanel + j;
+  switch (w.type) {
+    case WeightType::F32: return w.data.data()[i];
+    case WeightType::BF16: return bf16_to_f32(w.half[i]);
+    case WeightType::F16: return f16_to_f32(w.half[i]);
+    case WeightType::Q8_0: return (float)w.q8[i] * w.q8_scale[((size_t)p * (w.K / kQ8Block) + k / kQ8Block) * kPanel + j];
+  }
+  return 0;
 }
 
 namespace {
+
+// Weight loaders: the 16 weights of one panel at row k, widened to f32. prepare(k0) is called at
+// every 32nd k (q8_0 loads that block's scales there).
+struct F32Panel {
+  const float* p;
+  F32Panel(const PackedMatrix& w, int panel) : p(w.data.data() + (size_t)panel * w.K * kPanel) {}
+  void prepare(int) {}
+#ifdef RLCD_AVX2
+  void load(int k, __m256& w0, __m256& w1) const {
+    w0 = _mm256_load_ps(p + (size_t)k * kPanel);
+    w1 = _mm256_load_ps(p + (size_t)k * kPanel + 8);
+  }
+#endif
+  float at(int k, int j) const { return p[(size_t)k * kPanel + j]; }
+};
+
+struct Bf16Panel {
+  const uint16_t* p;
+  Bf16Panel(const PackedMatrix& w, int panel) : p(w.half.data() + (size_t)panel * w.K * kPanel) {}
+  void prepare(int) {}
+#ifdef RLCD_AVX2
+  void load(int k, __m256& w0, __m256& w1) const {
+    const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel);
+    w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(src)), 16));
+    w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(src + 1)), 16));
+  }
+#endif
+  float at(int k, int j) const { return bf16_to_f32(p[(size_t)k * kPanel + j]); }
+};
+
+struct F16Panel {
+  const uint16_t* p;
+  F16Panel(const PackedMatrix& w, int panel) : p(w.half.data() + (size_t)panel * w.K * kPanel) {}
+  void prepare(int) {}
+#if defined(RLCD_AVX2) && defined(__F16C__)
+  void load(int k, __m256& w0, __m256& w1) const {
+    const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel);
+    w0 = _mm256_cvtph_ps(_mm_loadu_si128(src));
+    w1 = _mm256_cvtph_ps(_mm_loadu_si128(src + 1));
+  }
+#elif defined(RLCD_AVX2)
+  void load(int k, __m256& w0, __m256& w1) const {
+    alignas(32) float v[kPanel];
+    for (int j = 0; j < kPanel; j++) v[j] = f16_to_f32(p[(size_t)k * kPanel + j]);
+    w0 = _mm256_load_ps(v);
+    w1 = _mm256_load_ps(v + 8);
+  }
+#endif
+  float at(int k, int j) const { return f16_to_f32(p[(size_t)k * kPanel + j]); }
+};
+
+struct Q8Panel {
+  const int8_t* q;
+  const float* scales;
+  const float* s = nullptr;  // the current block's 16 scales
+  Q8Panel(const PackedMatrix& w, int panel)
+      : q(w.q8.data() + (size_t)panel * w.K * kPanel), scales(w.q8_scale.data() + (size_t)panel * (w.K / kQ8Block) * kPanel) {}
+  void prepare(int k0) { s = scales + (size_t)(k0 / kQ8Block) * kPanel; }
+#ifdef RLCD_AVX2
+  __m256 s0, s1;
+  void load(int k, __m256& w0, __m256& w1) {
+    if (k % kQ8Block == 0) {
+      s0 = _mm256_loadu_ps(s);
+      s1 = _mm256_loadu_ps(s + 8);
+    }
+    const __m128i raw = _mm_loadu_si128((const __m128i*)(q + (size_t)k * kPanel));
+    w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)), s0);
+    w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(raw, 8))), s1);
+  }
+#endif
+  float at(int k, int j) const { return (float)q[(size_t)k * kPanel + j] * s[j]; }
+};
 
 // Writes MR x (NP * 16) finished sums into out (+ bias, or added with accumulate), valid columns only.
 template <int MR, int NP>
@@ -46,11 +172,11 @@ void store_tile(float* out, const float (&sums)[MR][NP * kPanel], const float* b
 // MR rows of inp times NP consecutive panels (NP * 16 columns), K summed in full. The two shapes
 // used (4 rows x 1 panel, 1 row x 2 panels) keep their accumulators in named registers: with an
 // array the compiler spills them to the stack on every k.
-template <int MR, int NP>
-void tile(float* out, const float* inp, const float* panels, const float* bias, int K, int N, int n0,
-          bool accumulate) {
+template <int MR, int NP, class Panel>
+void tile(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate) {
   static_assert((MR == 4 && NP == 1) || (MR == 1 && NP <= 2), "tile shapes: 4x1 or 1x1/1x2 panels");
-  const size_t panel_stride = (size_t)K * kPanel;
+  const int K = w.K, N = w.N;
+  Panel a(w, panel), b(w, NP > 1 ? panel + 1 : panel);
   alignas(32) float sums[MR][NP * kPanel];
 #ifdef RLCD_AVX2
   if constexpr (MR == 4) {
@@ -59,21 +185,25 @@ void tile(float* out, const float* inp, const float* panels, const float* bias, 
     const float* x1 = inp + K;
     const float* x2 = inp + 2 * (size_t)K;
     const float* x3 = inp + 3 * (size_t)K;
-    for (int k = 0; k < K; k++) {
-      const __m256 w0 = _mm256_load_ps(panels + (size_t)k * kPanel);
-      const __m256 w1 = _mm256_load_ps(panels + (size_t)k * kPanel + 8);
-      __m256 x = _mm256_broadcast_ss(x0 + k);
-      c00 = _mm256_fmadd_ps(x, w0, c00);
-      c01 = _mm256_fmadd_ps(x, w1, c01);
-      x = _mm256_broadcast_ss(x1 + k);
-      c10 = _mm256_fmadd_ps(x, w0, c10);
-      c11 = _mm256_fmadd_ps(x, w1, c11);
-      x = _mm256_broadcast_ss(x2 + k);
-      c20 = _mm256_fmadd_ps(x, w0, c20);
-      c21 = _mm256_fmadd_ps(x, w1, c21);
-      x = _mm256_broadcast_ss(x3 + k);
-      c30 = _mm256_fmadd_ps(x, w0, c30);
-      c31 = _mm256_fmadd_ps(x, w1, c31);
+    for (int k0 = 0; k0 < K; k0 += kQ8Block) {
+      a.prepare(k0);
+      const int k1 = std::min(K, k0 + kQ8Block);
+      for (int k = k0; k < k1; k++) {
+        __m256 w0, w1;
+        a.load(k, w0, w1);
+        __m256 x = _mm256_broadcast_ss(x0 + k);
+        c00 = _mm256_fmadd_ps(x, w0, c00);
+        c01 = _mm256_fmadd_ps(x, w1, c01);
+        x = _mm256_broadcast_ss(x1 + k);
+        c10 = _mm256_fmadd_ps(x, w0, c10);
+        c11 = _mm256_fmadd_ps(x, w1, c11);
+        x = _mm256_broadcast_ss(x2 + k);
+        c20 = _mm256_fmadd_ps(x, w0, c20);
+        c21 = _mm256_fmadd_ps(x, w1, c21);
+        x = _mm256_broadcast_ss(x3 + k);
+        c30 = _mm256_fmadd_ps(x, w0, c30);
+        c31 = _mm256_fmadd_ps(x, w1, c31);
+      }
     }
     const __m256 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
     for (int r = 0; r < 4; r++) {
@@ -82,14 +212,21 @@ void tile(float* out, const float* inp, const float* panels, const float* bias, 
     }
   } else {
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    const float* p1 = panels + (NP > 1 ? panel_stride : 0);
-    for (int k = 0; k < K; k++) {
-      const __m256 x = _mm256_broadcast_ss(inp + k);
-      c0 = _mm256_fmadd_ps(x, _mm256_load_ps(panels + (size_t)k * kPanel), c0);
-      c1 = _mm256_fmadd_ps(x, _mm256_load_ps(panels + (size_t)k * kPanel + 8), c1);
-      if constexpr (NP > 1) {
-        c2 = _mm256_fmadd_ps(x, _mm256_load_ps(p1 + (size_t)k * kPanel), c2);
-        c3 = _mm256_fmadd_ps(x, _mm256_load_ps(p1 + (size_t)k * kPanel + 8), c3);
+    for (int k0 = 0; k0 < K; k0 += kQ8Block) {
+      a.prepare(k0);
+      if constexpr (NP > 1) b.prepare(k0);
+      const int k1 = std::min(K, k0 + kQ8Block);
+      for (int k = k0; k < k1; k++) {
+        const __m256 x = _mm256_broadcast_ss(inp + k);
+        __m256 w0, w1;
+        a.load(k, w0, w1);
+        c0 = _mm256_fmadd_ps(x, w0, c0);
+        c1 = _mm256_fmadd_ps(x, w1, c1);
+        if constexpr (NP > 1) {
+          b.load(k, w0, w1);
+          c2 = _mm256_fmadd_ps(x, w0, c2);
+          c3 = _mm256_fmadd_ps(x, w1, c3);
+        }
       }
     }
     _mm256_store_ps(&sums[0][0], c0);
@@ -102,32 +239,32 @@ void tile(float* out, const float* inp, const float* panels, const float* bias, 
 #else
   for (int r = 0; r < MR; r++)
     for (int j = 0; j < NP * kPanel; j++) sums[r][j] = 0.0f;
-  for (int k = 0; k < K; k++)
-    for (int p = 0; p < NP; p++)
-      for (int j = 0; j < kPanel; j++) {
-        float wv = panels[p * panel_stride + (size_t)k * kPanel + j];
-        for (int r = 0; r < MR; r++) sums[r][p * kPanel + j] += inp[(size_t)r * K + k] * wv;
-      }
+  for (int k0 = 0; k0 < K; k0 += kQ8Block) {
+    a.prepare(k0);
+    b.prepare(k0);
+    for (int k = k0; k < std::min(K, k0 + kQ8Block); k++)
+      for (int q = 0; q < NP; q++)
+        for (int j = 0; j < kPanel; j++) {
+          const float wv = q == 0 ? a.at(k, j) : b.at(k, j);
+          for (int r = 0; r < MR; r++) sums[r][q * kPanel + j] = std::fma(inp[(size_t)r * K + k], wv, sums[r][q * kPanel + j]);
+        }
+  }
 #endif
   store_tile<MR, NP>(out, sums, bias, N, n0, accumulate);
 }
 
-// All M rows against NP panels starting at panel p0: 4-row tiles (one panel), then single rows.
-template <int NP>
-void panel_group(float* out, const float* inp, const PackedMatrix& w, const float* bias, int m0, int m1,
-                 int p0, bool accumulate) {
-  const float* panels = w.data.data() + (size_t)p0 * w.K * kPanel;
+// All rows [m0, m1) against NP panels starting at panel p0: 4-row tiles (one panel), then single rows.
+template <int NP, class Panel>
+void panel_group(float* out, const float* inp, const PackedMatrix& w, const float* bias, int m0, int m1, int p0, bool accumulate) {
   const int n0 = p0 * kPanel;
   int m = m0;
   if constexpr (NP == 1)
-    for (; m + 4 <= m1; m += 4) tile<4, 1>(out + (size_t)m * w.N, inp + (size_t)m * w.K, panels, bias, w.K, w.N, n0, accumulate);
-  for (; m < m1; m++) tile<1, NP>(out + (size_t)m * w.N, inp + (size_t)m * w.K, panels, bias, w.K, w.N, n0, accumulate);
+    for (; m + 4 <= m1; m += 4) tile<4, 1, Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, n0, accumulate);
+  for (; m < m1; m++) tile<1, NP, Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, n0, accumulate);
 }
 
-}  // namespace
-
-void matmul_packed_forward(float* out, const float* inp, const PackedMatrix& w, const float* bias, int M,
-                           bool accumulate) {
+template <class Panel>
+void matmul_panels(float* out, const float* inp, const PackedMatrix& w, const float* bias, int M, bool accumulate) {
   // Items: (row block of up to 64 rows) x (group of 2 panels = 32 columns). Few rows: a 1-row tile
   // spans both panels (4 independent FMA chains). Four rows or more: 4-row tiles over one panel
   // (8 accumulators + 2 weight registers; two panels would spill the 16 ymm registers).
@@ -143,15 +280,23 @@ void matmul_packed_forward(float* out, const float* inp, const PackedMatrix& w, 
     int p0 = g * 2;
     int np = std::min(2, panels - p0);
     if (m1 - m0 >= 4) {
-      // 4-row tiles with one panel: 4 x 2 accumulators + 2 weight registers.
-      for (int p = p0; p < p0 + np; p++) {
-        panel_group<1>(out, inp, w, bias, m0, m1, p, accumulate);
-      }
+      for (int p = p0; p < p0 + np; p++) panel_group<1, Panel>(out, inp, w, bias, m0, m1, p, accumulate);
     } else if (np == 2) {
-      panel_group<2>(out, inp, w, bias, m0, m1, p0, accumulate);
+      panel_group<2, Panel>(out, inp, w, bias, m0, m1, p0, accumulate);
     } else {
-      panel_group<1>(out, inp, w, bias, m0, m1, p0, accumulate);
+      panel_group<1, Panel>(out, inp, w, bias, m0, m1, p0, accumulate);
     }
+  }
+}
+
+}  // namespace
+
+void matmul_packed_forward(float* out, const float* inp, const PackedMatrix& w, const float* bias, int M, bool accumulate) {
+  switch (w.type) {
+    case WeightType::F32: return matmul_panels<F32Panel>(out, inp, w, bias, M, accumulate);
+    case WeightType::BF16: return matmul_panels<Bf16Panel>(out, inp, w, bias, M, accumulate);
+    case WeightType::F16: return matmul_panels<F16Panel>(out, inp, w, bias, M, accumulate);
+    case WeightType::Q8_0: return matmul_panels<Q8Panel>(out, inp, w, bias, M, accumulate);
   }
 }
 

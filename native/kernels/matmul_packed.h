@@ -1,21 +1,43 @@
 // Inference matmul on weights repacked into 16-column panels: out = inp @ W^T (+ bias).
 // The panels let a tile keep 16 output columns per register pair and stream W contiguously, with
 // no horizontal sums; this is the decode/prefill hot path (see bench/).
+//
+// The panels hold f32, bf16, f16 or q8_0 weights. Decoding reads every weight once per step, so
+// it runs at the speed the memory delivers weights: 2-byte and 1-byte weights are read 2-4x faster.
+// They are widened to f32 in registers and accumulated in f32; the activations stay f32.
 #pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
 
 #include "../common/aligned_buffer.h"
 
 namespace rlcd {
 
 constexpr int kPanel = 16;
+constexpr int kQ8Block = 32;  // q8_0: one scale per 32 consecutive weights of a row, as llama.cpp
+
+enum class WeightType { F32, BF16, F16, Q8_0 };
+
+const char* weight_type_name(WeightType t);
 
 struct PackedMatrix {
   int N = 0, K = 0;
-  AlignedBuffer data;  // (ceil(N / 16), K, 16), zero-padded past N
+  WeightType type = WeightType::F32;
+  AlignedBuffer data;             // F32: (ceil(N / 16), K, 16), zero-padded past N
+  std::vector<uint16_t> half;     // BF16 / F16: the same layout, 2 bytes a weight
+  std::vector<int8_t> q8;         // Q8_0: the same layout, 1 byte a weight
+  std::vector<float> q8_scale;    // Q8_0: (panels, K / 32, 16): each column's scale for each block of 32 k
+  size_t bytes() const;           // what the matmul streams
 };
 
-// weight: (N, K) in Linear layout
-void pack_weight(PackedMatrix& out, const float* weight, int N, int K);
+// weight: (N, K) in Linear layout. Q8_0 needs K % 32 == 0; a matrix whose rows are not whole
+// blocks is stored F16 instead (llama.cpp's quantizer does the same).
+void pack_weight(PackedMatrix& out, const float* weight, int N, int K, WeightType type = WeightType::F32);
+
+// The weight at (n, k) as the matmul sees it (after rounding to the stored type).
+float packed_weight_at(const PackedMatrix& w, int n, int k);
 
 // out:  (M, N)  written, or added to with accumulate
 // inp:  (M, K)

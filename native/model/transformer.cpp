@@ -39,7 +39,8 @@ void Activations::ensure(const ModelConfig& c, int n, int nl, int t_max, int thr
   if (scratch.size() < need) scratch.resize(need);
 }
 
-Transformer::Transformer(const ModelConfig& cfg, const float* weights, size_t count) : cfg_(cfg) {
+Transformer::Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type)
+    : cfg_(cfg), weight_type_(weight_type) {
   cfg_.validate();
   params_.layout(cfg_);
   RLCD_REQUIRE(count == params_.total, "weights: expected ", params_.total,
@@ -48,6 +49,30 @@ Transformer::Transformer(const ModelConfig& cfg, const float* weights, size_t co
   std::memcpy(params_.memory.data(), weights, sizeof(float) * count);
   rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
   pack();
+  if (weight_type_ != WeightType::F32) drop_linear_f32();
+}
+
+void Transformer::drop_linear_f32() {
+  // forward() reads the embedding, the norms and the biases from params_, every matrix from the
+  // packed copies: keep only the former (the token embedding stays f32 for the lookup).
+  ParameterTensors kept;
+  kept.num_layers = params_.num_layers;
+  for (int i = 0; i < kNumParams; i++) {
+    const bool linear = i == kWq || i == kWk || i == kWv || i == kWo || i == kWGate || i == kWUp || i == kWDown || i == kLmHead;
+    kept.sizes[i] = linear ? 0 : params_.sizes[i];
+    kept.offsets[i] = kept.total;
+    kept.total += kept.sizes[i];
+  }
+  kept.memory.resize(kept.total);
+  for (int i = 0; i < kNumParams; i++)
+    if (kept.sizes[i]) std::memcpy(kept.get(i), params_.get(i), sizeof(float) * kept.sizes[i]);
+  params_ = std::move(kept);
+}
+
+size_t Transformer::weight_bytes() const {
+  size_t bytes = params_.total * sizeof(float) + packed_lm_head_.bytes();
+  for (const PackedLayer& p : packed_) bytes += p.wqkv.bytes() + p.wo.bytes() + p.w_gate_up.bytes() + p.w_down.bytes() + p.bqkv.size() * sizeof(float);
+  return bytes;
 }
 
 void Transformer::pack() {
@@ -63,16 +88,16 @@ void Transformer::pack() {
   for (int l = 0; l < c.n_layers; l++) {
     PackedLayer& p = packed_[l];
     pack_weight(p.wqkv, concat({{params_.layer(kWq, l), QD * C}, {params_.layer(kWk, l), KVD * C}, {params_.layer(kWv, l), KVD * C}}),
-                (int)(QD + 2 * KVD), (int)C);
+                (int)(QD + 2 * KVD), (int)C, weight_type_);
     if (c.qkv_bias) {
       concat({{params_.layer(kBq, l), QD}, {params_.layer(kBk, l), KVD}, {params_.layer(kBv, l), KVD}});
       p.bqkv = stacked;
     }
-    pack_weight(p.wo, params_.layer(kWo, l), (int)C, (int)QD);
-    pack_weight(p.w_gate_up, concat({{params_.layer(kWGate, l), H * C}, {params_.layer(kWUp, l), H * C}}), (int)(2 * H), (int)C);
-    pack_weight(p.w_down, params_.layer(kWDown, l), (int)C, (int)H);
+    pack_weight(p.wo, params_.layer(kWo, l), (int)C, (int)QD, weight_type_);
+    pack_weight(p.w_gate_up, concat({{params_.layer(kWGate, l), H * C}, {params_.layer(kWUp, l), H * C}}), (int)(2 * H), (int)C, weight_type_);
+    pack_weight(p.w_down, params_.layer(kWDown, l), (int)C, (int)H, weight_type_);
   }
-  pack_weight(packed_lm_head_, params_.lm_head(), c.vocab_size, c.dim);
+  pack_weight(packed_lm_head_, params_.lm_head(), c.vocab_size, c.dim, weight_type_);
 }
 
 void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& a,

@@ -39,10 +39,14 @@ struct Activations {
 
 class Transformer {
  public:
-  // Copies `count` floats of weights laid out as ParameterTensors (see weights.h).
-  Transformer(const ModelConfig& cfg, const float* weights, size_t count);
+  // Copies `count` floats of weights laid out as ParameterTensors (see weights.h). With a weight
+  // type other than F32, the linear weights are kept only in that type (the f32 copies are freed).
+  Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type = WeightType::F32);
   const ModelConfig& config() const { return cfg_; }
   const ParameterTensors& params() const { return params_; }
+  WeightType weight_type() const { return weight_type_; }
+  // Bytes of weights held: the packed matrices plus the f32 tensors kept (embedding, norms, biases).
+  size_t weight_bytes() const;
 
   // Runs the rows of `batch` through every layer, writing their keys/values into `cache` first,
   // and returns the logits of batch.logit_rows in acts.logits: (logit_rows, V).
@@ -61,8 +65,10 @@ class Transformer {
     std::vector<float> bqkv;  // (QD + 2 KVD) with qkv_bias, else empty
   };
   void pack();
+  void drop_linear_f32();
 
   ModelConfig cfg_;
+  WeightType weight_type_;
   ParameterTensors params_;
   RopeTable rope_;
   std::vector<PackedLayer> packed_;

@@ -96,6 +96,45 @@ static void check_gemm() {
   }
 }
 
+// The packed inference matmul in every weight type, against a float64 product with the weights as
+// that type stores them (exact up to f32 summation), and against the f32 weights within the type's
+// rounding; odd shapes cover partial panels and rows that q8_0 blocks do not divide (stored f16).
+static void check_packed_matmul() {
+  const WeightType types[] = {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::Q8_0};
+  // Relative error of a stored weight: f32 exact, bf16 2^-9, f16 2^-11, q8_0 half a step of max|w|/127.
+  // (q8_0 also rounds its scale to f16: up to 127 * 2^-11 of a step more.)
+  const double rounding[] = {0.0, 1.0 / 512, 1.0 / 2048, 0.5 / 127 + 1.0 / 2048};
+  for (int shape = 0; shape < 3; shape++) {
+    const int M = shape == 0 ? 1 : shape == 1 ? 6 : 17, N = shape == 0 ? 40 : shape == 1 ? 33 : 64, K = shape == 2 ? 50 : 96;
+    Vec w = randn((size_t)N * K), x = randn((size_t)M * K), bias = randn(N);
+    double wmax = 0;
+    for (float v : w) wmax = std::max(wmax, (double)std::fabs(v));
+    for (int t = 0; t < 4; t++) {
+      PackedMatrix pm;
+      pack_weight(pm, w.data(), N, K, types[t]);
+      Vec out((size_t)M * N);
+#pragma omp parallel num_threads(2)
+      matmul_packed_forward(out.data(), x.data(), pm, bias.data(), M);
+      double worst_stored = 0, worst_f32 = 0;
+      for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+          double stored = bias[n], exact = bias[n], scale = 0;
+          for (int k = 0; k < K; k++) {
+            stored += (double)x[(size_t)m * K + k] * packed_weight_at(pm, n, k);
+            exact += (double)x[(size_t)m * K + k] * w[(size_t)n * K + k];
+            scale += std::fabs((double)x[(size_t)m * K + k]) * wmax;
+          }
+          worst_stored = std::max(worst_stored, std::fabs(out[(size_t)m * N + n] - stored) / (1 + std::fabs(stored)));
+          worst_f32 = std::max(worst_f32, std::fabs(out[(size_t)m * N + n] - exact) / scale);
+        }
+      const char* name = weight_type_name(pm.type);
+      std::string where = std::string(weight_type_name(types[t])) + " (stored " + name + ") " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K);
+      report("packed matmul " + where + " vs its stored weights", worst_stored, 1e-5);
+      report("packed matmul " + where + " vs f32 weights", worst_f32, rounding[(int)pm.type] + 1e-6);
+    }
+  }
+}
+
 static void check_rmsnorm() {
   const int N = 5, C = 24;
   Vec x = randn(N * C), w = randn(C), dy = randn(N * C), y(N * C), r(N), dx(N * C), dw(C, 0.0f);
@@ -364,6 +403,7 @@ static void check_thread_tuner() {
 
 int main() {
   check_gemm();
+  check_packed_matmul();
   check_rmsnorm();
   check_rope(RopeStyle::RotateHalf, "rotate-half");
   check_rope(RopeStyle::Interleaved, "interleaved");

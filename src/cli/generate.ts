@@ -4,6 +4,7 @@ import { generateFields } from '../config/generate.js';
 import { addFlags, parseConfig } from '../config/schema.js';
 import { checkThreads } from '../inference/backend.js';
 import { loadModel } from '../model/load.js';
+import { WEIGHTS_DTYPES, type WeightsDtype } from '../native/binding.js';
 import { readPromptsFile } from '../util/jsonl.js';
 import { progressBar } from './progress.js';
 
@@ -15,16 +16,18 @@ export function generateCommand(): Command {
     .addOption(new Option('--prompt <TEXT>', 'One prompt.').conflicts('promptsFile'))
     .addOption(new Option('--prompts-file <FILE>', 'JSONL file of {"prompt": "..."} lines.'))
     .option('--json', 'Print one JSON object per completion.')
-    .addOption(new Option('--backend <B>', 'Inference backend (default: onnx for an ONNX directory, else native).').choices(['native', 'onnx']));
+    .addOption(new Option('--backend <B>', 'Inference backend (default: onnx for an ONNX directory, else native).').choices(['native', 'onnx']))
+    .addOption(new Option('--weights-dtype <T>', "The native engine's linear weights: f32 (exact), bf16, f16 or q8_0 (llama.cpp's 8-bit blocks); narrower weights decode faster.").choices([...WEIGHTS_DTYPES]));
   addFlags(cmd, generateFields);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { model: modelPath, tokenizer, prompt, promptsFile, json, backend, ...rest } = opts;
+    const { model: modelPath, tokenizer, prompt, promptsFile, json, backend, weightsDtype, ...rest } = opts;
     const config = parseConfig(generateFields, rest, 'cli');
     checkThreads(config.threads, '--threads');  // the engine's bound (4 x cores), for either backend
     if (prompt === undefined && promptsFile === undefined) throw new Error('give --prompt TEXT or --prompts-file F.jsonl');
     const prompts = prompt !== undefined ? [String(prompt)] : readPromptsFile(String(promptsFile));
     const model = await loadModel(String(modelPath), {
       ...(tokenizer !== undefined && { tokenizer: String(tokenizer) }),
+      ...(weightsDtype !== undefined && { weightsDtype: weightsDtype as WeightsDtype }),
       ...(backend !== undefined && { backend: backend as 'native' | 'onnx' }),
       // The onnx backend takes its threads when the session opens (the native engine per call).
       ...(config.threads !== undefined && { onnx: { threads: config.threads } }),

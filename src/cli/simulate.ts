@@ -5,6 +5,7 @@ import { simulateFields, type SimulateProgress } from '../config/simulate.js';
 import { addFlags, parseConfig } from '../config/schema.js';
 import { checkThreads } from '../inference/backend.js';
 import { loadModel } from '../model/load.js';
+import { WEIGHTS_DTYPES, type WeightsDtype } from '../native/binding.js';
 import { readSimulationPrompts } from '../pipeline/prompts.js';
 import { simulatePreferences, type SimulateSummary } from '../pipeline/simulate.js';
 
@@ -62,16 +63,18 @@ export function simulateCommand(): Command {
     .requiredOption('--prompts <FILE>', 'JSONL of {"prompt": ...} lines or HH {"chosen": dialogue, ...} lines (.gz allowed).')
     .option('--tokenizer <PATH>', 'Tokenizer (tokenizer.json, a SentencePiece .model, or a llama2.c tokenizer.bin).')
     .addOption(new Option('--backend <B>', 'Inference backend (default: onnx for an ONNX directory, else native; openai: an OpenAI-compatible server).').choices(['native', 'onnx', 'openai']))
-    .option('--base-url <URL>', 'With --backend openai: the server, e.g. http://127.0.0.1:8000/v1 (key from OPENAI_API_KEY).');
+    .option('--base-url <URL>', 'With --backend openai: the server, e.g. http://127.0.0.1:8000/v1 (key from OPENAI_API_KEY).')
+    .addOption(new Option('--weights-dtype <T>', "The native engine's linear weights: f32 (exact), bf16, f16 or q8_0 (llama.cpp's 8-bit blocks); narrower weights decode faster.").choices([...WEIGHTS_DTYPES]));
   addFlags(cmd, simulateFields);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const { model: modelPath, prompts: promptsFile, tokenizer, backend, baseUrl, ...rest } = opts;
+    const { model: modelPath, prompts: promptsFile, tokenizer, backend, baseUrl, weightsDtype, ...rest } = opts;
     if ((backend === 'openai') !== (baseUrl !== undefined)) throw new Error('--backend openai and --base-url URL go together');
     const config = parseConfig(simulateFields, rest, 'cli');
     checkThreads(config.threads, '--threads');  // the engine's bound (4 x cores), for either backend
     const prompts = readSimulationPrompts(String(promptsFile));
     const model = await loadModel(String(modelPath), {
       ...(tokenizer !== undefined && { tokenizer: String(tokenizer) }),
+      ...(weightsDtype !== undefined && { weightsDtype: weightsDtype as WeightsDtype }),
       ...(backend !== undefined && { backend: backend as 'native' | 'onnx' | 'openai' }),
       ...(config.threads !== undefined && backend !== 'openai' && { onnx: { threads: config.threads } }),
       ...(baseUrl !== undefined && { openai: { baseUrl: String(baseUrl) } }),

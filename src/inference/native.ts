@@ -1,5 +1,5 @@
 // The native C++ engine as an inference backend.
-import { addon, type EngineConfig, type NativeModel } from '../native/binding.js';
+import { addon, type EngineConfig, type NativeModel, type WeightsDtype } from '../native/binding.js';
 import type { IdCompletion, IdGenerateOptions, InferenceBackend } from './backend.js';
 
 export class NativeBackend implements InferenceBackend {
@@ -7,9 +7,12 @@ export class NativeBackend implements InferenceBackend {
 
   private constructor(readonly config: EngineConfig, private readonly model: NativeModel) {}
 
-  /** Copies the weights into the engine (off the event loop). `pieces` enables stop/banned strings. */
-  static async create(config: EngineConfig, weights: Float32Array, pieces?: Uint8Array[]): Promise<NativeBackend> {
-    return new NativeBackend(config, await addon().createModel(config, weights, pieces));
+  /**
+   * Copies the weights into the engine (off the event loop). `pieces` enables stop/banned strings;
+   * `weightsDtype` stores the linear weights as bf16, f16 or q8_0 (f32 by default).
+   */
+  static async create(config: EngineConfig, weights: Float32Array, pieces?: Uint8Array[], weightsDtype: WeightsDtype = 'f32'): Promise<NativeBackend> {
+    return new NativeBackend(config, await addon().createModel(config, weights, pieces, { weightsDtype }));
   }
 
   /** The engine's model handle, for callers that stream tokens or batch requests themselves (rlcd serve). */

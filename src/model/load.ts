@@ -4,7 +4,7 @@
 // ORG/NAME (from the Hugging Face cache, pulled into it first when absent).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { EngineConfig } from '../native/binding.js';
+import { WEIGHTS_DTYPES, type EngineConfig, type WeightsDtype } from '../native/binding.js';
 import { checkThreads } from '../inference/backend.js';
 import { NativeBackend } from '../inference/native.js';
 import type { OnnxBackendOptions } from '../inference/onnx.js';
@@ -35,6 +35,12 @@ export interface LoadModelOptions {
    * (or the built-in model's).
    */
   openai?: { baseUrl: string; apiKey?: string; concurrency?: number };
+  /**
+   * The native engine's storage for the linear weights: 'f32' (default, exact), 'bf16', 'f16' or
+   * 'q8_0' (llama.cpp's 8-bit blocks). Decoding reads every weight once a step, so narrower weights
+   * decode faster; the activations and sums stay f32. Training always keeps f32 weights.
+   */
+  weightsDtype?: WeightsDtype;
 }
 
 export type CheckpointFormat = 'hf' | 'llama2c' | 'onnx';
@@ -72,11 +78,11 @@ function hasSafetensors(dir: string): boolean {
   return ['model.safetensors', 'model.safetensors.index.json'].some((f) => fs.existsSync(path.join(dir, f)));
 }
 
-const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx', 'openai'];
+const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx', 'openai', 'weightsDtype'];
 
 export async function loadModel(model: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
   if (typeof model !== 'string' || model === '') throw new TypeError('modelPath must be a non-empty string');
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx?, openai? }');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx?, openai?, weightsDtype? }');
   const unknown = Object.keys(options).filter((k) => !LOAD_OPTIONS.includes(k));
   if (unknown.length > 0) throw new RangeError(`unknown option(s): ${unknown.join(', ')} (loadModel takes ${LOAD_OPTIONS.join(', ')})`);
   if (options.tokenizer !== undefined && (typeof options.tokenizer !== 'string' || options.tokenizer === '')) throw new TypeError('options.tokenizer must be a non-empty string');
@@ -84,6 +90,12 @@ export async function loadModel(model: string, options: LoadModelOptions = {}): 
     throw new RangeError(`backend must be 'native', 'onnx' or 'openai', got ${JSON.stringify(options.backend)}`);
   }
   // A served model's name is the server's to resolve, never something to pull.
+  if (options.weightsDtype !== undefined && !WEIGHTS_DTYPES.includes(options.weightsDtype)) {
+    throw new RangeError(`weightsDtype must be one of ${WEIGHTS_DTYPES.join(', ')}, got ${JSON.stringify(options.weightsDtype)}`);
+  }
+  if (options.weightsDtype !== undefined && options.weightsDtype !== 'f32' && options.backend !== undefined && options.backend !== 'native') {
+    throw new RangeError(`weightsDtype ${options.weightsDtype} is the native engine's; the ${options.backend} backend keeps its own weights`);
+  }
   if (options.backend === 'openai') return loadServedModel(model, options);
   if (options.onnx !== undefined) checkOnnxOptions(options.onnx);
   const modelPath = await resolveModelSource(model);
@@ -96,9 +108,12 @@ export async function loadModel(model: string, options: LoadModelOptions = {}): 
   if (format !== 'onnx' && options.backend === 'onnx') {
     throw new ModelFormatError(modelPath, 'is not an ONNX model directory (model.onnx + config.json): export it with `rlcd export-onnx --model M --out DIR`');
   }
+  if (format === 'onnx' && options.weightsDtype !== undefined && options.weightsDtype !== 'f32') {
+    throw new RangeError(`${modelPath} runs on onnxruntime-node, which keeps its own weights: weightsDtype ${options.weightsDtype} is for the native engine`);
+  }
   if (format === 'onnx') return loadOnnxModel(modelPath, options);
   const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
-  const backend = await NativeBackend.create(ck.config, ck.weights.data, enginePieces(ck));
+  const backend = await NativeBackend.create(ck.config, ck.weights.data, enginePieces(ck), options.weightsDtype);
   return new LanguageModel(ck.tokenizer, backend, modelPath);
 }
 

@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 /** Model hyperparameters as the engine takes them (see native/model/config.h). */
+/** How an inference engine stores its linear weights: f32, bf16, f16 or llama.cpp's q8_0 (blocks of 32, one scale). */
+export type WeightsDtype = 'f32' | 'bf16' | 'f16' | 'q8_0';
+export const WEIGHTS_DTYPES: readonly WeightsDtype[] = ['f32', 'bf16', 'f16', 'q8_0'];
+
 export interface EngineConfig {
   dim: number;
   hiddenDim: number;
@@ -70,6 +74,9 @@ export interface NativeModel {
   dispose(): void;
   readonly disposed: boolean;
   readonly parameterCount: number;
+  /** Bytes of weights the engine holds (packed matrices in their dtype, plus the f32 embedding, norms and biases). */
+  readonly weightBytes: number;
+  readonly weightsDtype: WeightsDtype;
 }
 
 /** A right-padded batch: row b holds lengths[b] tokens, then padding, in a (B, T) grid. */
@@ -137,7 +144,7 @@ export interface NativeTrainer {
 }
 
 export interface Addon {
-  createModel(config: EngineConfig, weights: Float32Array, pieces?: Uint8Array[]): Promise<NativeModel>;
+  createModel(config: EngineConfig, weights: Float32Array, pieces?: Uint8Array[], options?: { weightsDtype?: WeightsDtype }): Promise<NativeModel>;
   createTrainer(
     config: EngineConfig,
     weights: Float32Array,

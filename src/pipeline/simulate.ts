@@ -8,6 +8,7 @@
 // size or on where an earlier run was stopped.
 import fs from 'node:fs';
 import path from 'node:path';
+import { NativeBackend } from '../inference/native.js';
 import { parseConfig } from '../config/schema.js';
 import { hashInts, mulberry32, streamBase } from '../util/random.js';
 import { loadModel } from '../model/load.js';
@@ -15,7 +16,7 @@ import { readSimulationPrompts } from './prompts.js';
 import { checkHooks, type StageHooks } from './stage.js';
 import { simulateFields, type Method, type SimulateConfig, type SimulateOptions } from '../config/simulate.js';
 import type { LanguageModel } from '../model/language-model.js';
-import type { FinishReason } from '../native/binding.js';
+import type { FinishReason, WeightsDtype } from '../native/binding.js';
 import { appendCue, canPlace, placeAffixes } from '../tasks/placement.js';
 import type { StopRule } from '../tasks/stop-rules.js';
 import { resolveTask, type Task } from '../tasks/task.js';
@@ -232,7 +233,12 @@ export async function simulatePreferences(model: LanguageModel, userPrompts: rea
   const count = Math.min(o.n ?? prompts.length, prompts.length);
   // What decides the records besides (method, task, seed): a resume with another model or sampler would mix two runs.
   const { n: _n, batchSize: _b, threads: _t, out: _o, method: _m, task: _k, seed: _s, ...sampling } = o;
-  const settings = { model: path.resolve(model.source), tokenizerVocab: model.tokenizer.vocabSize, ...sampling, maxNewTokens: sim.maxNewTokens };
+  // The engine's weight storage changes the samples too (a q8_0 simulator is another simulator).
+  const weightsDtype = model.backend instanceof NativeBackend ? model.backend.native.weightsDtype : undefined;
+  const settings = {
+    model: path.resolve(model.source), tokenizerVocab: model.tokenizer.vocabSize, ...sampling, maxNewTokens: sim.maxNewTokens,
+    ...(weightsDtype !== undefined && weightsDtype !== 'f32' && { weightsDtype }),
+  };
   fs.mkdirSync(path.dirname(path.resolve(o.out)), { recursive: true });
   const file = new PairFile(o.out, { method: o.method, task: task.name, seed: o.seed }, prompts, settings);
   try {
@@ -289,6 +295,8 @@ export type SimulateStageOptions = Omit<SimulateOptions, 'onProgress'> & {
   prompts: string;
   tokenizer?: string;
   backend?: 'native' | 'onnx' | 'openai';
+  /** The native engine's weight storage (loadModel's weightsDtype). */
+  weightsDtype?: WeightsDtype;
   /** The server, with backend 'openai' (`model` is then the name it serves). */
   baseUrl?: string;
 };
@@ -300,11 +308,14 @@ export type SimulateStageOptions = Omit<SimulateOptions, 'onProgress'> & {
 export async function simulate(options: SimulateStageOptions, hooks: StageHooks = {}): Promise<SimulateSummary> {
   if (options === null || typeof options !== 'object') throw new TypeError('options must be an object { model, prompts, task, method, out, ... }');
   const { onEvent } = checkHooks(hooks);
-  const { model: modelPath, prompts: promptsFile, tokenizer, backend, baseUrl, ...rest } = options;
+  const { model: modelPath, prompts: promptsFile, tokenizer, backend, baseUrl, weightsDtype, ...rest } = options;
   if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('model must be a path');
   if (typeof promptsFile !== 'string' || promptsFile === '') throw new TypeError('prompts must be a path');
   const prompts = readSimulationPrompts(promptsFile);
-  const model = await loadModel(modelPath, { ...(tokenizer !== undefined && { tokenizer }), ...(backend !== undefined && { backend }), ...(baseUrl !== undefined && { openai: { baseUrl } }) });
+  const model = await loadModel(modelPath, {
+    ...(tokenizer !== undefined && { tokenizer }), ...(backend !== undefined && { backend }), ...(baseUrl !== undefined && { openai: { baseUrl } }),
+    ...(weightsDtype !== undefined && { weightsDtype }),
+  });
   try {
     return await simulatePreferences(model, prompts, {
       ...rest,
