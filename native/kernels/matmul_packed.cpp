@@ -87,6 +87,9 @@ struct F32Panel {
     w1 = _mm256_load_ps(p + (size_t)k * kPanel + 8);
   }
 #endif
+#ifdef __AVX512F__
+  __m512 load512(int k) { return _mm512_load_ps(p + (size_t)k * kPanel); }
+#endif
   float at(int k, int j) const { return p[(size_t)k * kPanel + j]; }
 };
 
@@ -99,6 +102,11 @@ struct Bf16Panel {
     const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel);
     w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(src)), 16));
     w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(src + 1)), 16));
+  }
+#endif
+#ifdef __AVX512F__
+  __m512 load512(int k) {
+    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(p + (size_t)k * kPanel))), 16));
   }
 #endif
   float at(int k, int j) const { return bf16_to_f32(p[(size_t)k * kPanel + j]); }
@@ -122,6 +130,9 @@ struct F16Panel {
     w1 = _mm256_load_ps(v + 8);
   }
 #endif
+#ifdef __AVX512F__
+  __m512 load512(int k) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(p + (size_t)k * kPanel))); }
+#endif
   float at(int k, int j) const { return f16_to_f32(p[(size_t)k * kPanel + j]); }
 };
 
@@ -142,6 +153,13 @@ struct Q8Panel {
     const __m128i raw = _mm_loadu_si128((const __m128i*)(q + (size_t)k * kPanel));
     w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)), s0);
     w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(raw, 8))), s1);
+  }
+#endif
+#ifdef __AVX512F__
+  __m512 s512;
+  __m512 load512(int k) {
+    if (k % kQ8Block == 0) s512 = _mm512_loadu_ps(s);
+    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(q + (size_t)k * kPanel)))), s512);
   }
 #endif
   float at(int k, int j) const { return (float)q[(size_t)k * kPanel + j] * s[j]; }
@@ -253,6 +271,62 @@ void tile(float* out, const float* inp, const PackedMatrix& w, int panel, const 
   store_tile<MR, NP>(out, sums, bias, N, n0, accumulate);
 }
 
+#ifdef __AVX512F__
+// Eight rows times two panels (32 columns) in 16 zmm accumulators: per k, two weight vectors and
+// eight broadcasts feed 16 FMAs, so the FMA units, not the loads, set the pace. This is the
+// batched-decode and prefill shape; every output is the same FMA chain over k as in the other tiles.
+template <class Panel>
+void tile8x2(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate) {
+  const int K = w.K, N = w.N;
+  Panel a(w, panel), b(w, panel + 1);
+  __m512 c[8][2];
+  for (int r = 0; r < 8; r++) c[r][0] = c[r][1] = _mm512_setzero_ps();
+  for (int k0 = 0; k0 < K; k0 += kQ8Block) {
+    a.prepare(k0);
+    b.prepare(k0);
+    const int k1 = std::min(K, k0 + kQ8Block);
+    for (int k = k0; k < k1; k++) {
+      const __m512 w0 = a.load512(k), w1 = b.load512(k);
+#pragma GCC unroll 8
+      for (int r = 0; r < 8; r++) {
+        const __m512 x = _mm512_set1_ps(inp[(size_t)r * K + k]);
+        c[r][0] = _mm512_fmadd_ps(x, w0, c[r][0]);
+        c[r][1] = _mm512_fmadd_ps(x, w1, c[r][1]);
+      }
+    }
+  }
+  alignas(64) float sums[8][2 * kPanel];
+  for (int r = 0; r < 8; r++) {
+    _mm512_store_ps(&sums[r][0], c[r][0]);
+    _mm512_store_ps(&sums[r][kPanel], c[r][1]);
+  }
+  store_tile<8, 2>(out, sums, bias, N, n0, accumulate);
+}
+
+// One row times two panels in zmm: decoding at batch 1 is a stream of weights, and one 16-wide
+// widening and FMA per panel and k keeps the instruction count per byte low for the narrow types.
+template <class Panel>
+void tile1x2(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate) {
+  const int K = w.K, N = w.N;
+  Panel a(w, panel), b(w, panel + 1);
+  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
+  for (int k0 = 0; k0 < K; k0 += kQ8Block) {
+    a.prepare(k0);
+    b.prepare(k0);
+    const int k1 = std::min(K, k0 + kQ8Block);
+    for (int k = k0; k < k1; k++) {
+      const __m512 x = _mm512_set1_ps(inp[k]);
+      c0 = _mm512_fmadd_ps(x, a.load512(k), c0);
+      c1 = _mm512_fmadd_ps(x, b.load512(k), c1);
+    }
+  }
+  alignas(64) float sums[1][2 * kPanel];
+  _mm512_store_ps(&sums[0][0], c0);
+  _mm512_store_ps(&sums[0][kPanel], c1);
+  store_tile<1, 2>(out, sums, bias, N, n0, accumulate);
+}
+#endif
+
 // All rows [m0, m1) against NP panels starting at panel p0: 4-row tiles (one panel), then single rows.
 template <int NP, class Panel>
 void panel_group(float* out, const float* inp, const PackedMatrix& w, const float* bias, int m0, int m1, int p0, bool accumulate) {
@@ -279,12 +353,21 @@ void matmul_panels(float* out, const float* inp, const PackedMatrix& w, const fl
     int m0 = rb * row_block, m1 = std::min(M, m0 + row_block);
     int p0 = g * 2;
     int np = std::min(2, panels - p0);
-    if (m1 - m0 >= 4) {
-      for (int p = p0; p < p0 + np; p++) panel_group<1, Panel>(out, inp, w, bias, m0, m1, p, accumulate);
+    int m = m0;
+#ifdef __AVX512F__
+    if (np == 2) {
+      for (; m + 8 <= m1; m += 8) tile8x2<Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate);
+      if (m1 - m < 4)
+        for (; m < m1; m++) tile1x2<Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate);
+    }
+    if (m == m1) continue;
+#endif
+    if (m1 - m >= 4) {
+      for (int p = p0; p < p0 + np; p++) panel_group<1, Panel>(out, inp, w, bias, m, m1, p, accumulate);
     } else if (np == 2) {
-      panel_group<2, Panel>(out, inp, w, bias, m0, m1, p0, accumulate);
+      panel_group<2, Panel>(out, inp, w, bias, m, m1, p0, accumulate);
     } else {
-      panel_group<1, Panel>(out, inp, w, bias, m0, m1, p0, accumulate);
+      panel_group<1, Panel>(out, inp, w, bias, m, m1, p0, accumulate);
     }
   }
 }
