@@ -1,4 +1,4 @@
-// One 64-byte-aligned float allocation. Parameters, activations and caches each live in one of
+// One 64-byte-aligned allocation (floats unless said otherwise). Parameters, activations and caches each live in one of
 // these, with named views into it (see model/weights.h), so zeroing or an optimizer is a flat loop.
 #pragma once
 
@@ -7,21 +7,26 @@
 #include <cstring>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "check.h"
 
 namespace rlcd {
 
-class AlignedBuffer {
+template <typename T>
+class AlignedArray {
  public:
-  AlignedBuffer() = default;
-  explicit AlignedBuffer(size_t count) { resize(count); }
-  AlignedBuffer(const AlignedBuffer&) = delete;
-  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  AlignedBuffer(AlignedBuffer&& other) noexcept : data_(other.data_), size_(other.size_) {
+  AlignedArray() = default;
+  explicit AlignedArray(size_t count) { resize(count); }
+  AlignedArray(const AlignedArray&) = delete;
+  AlignedArray& operator=(const AlignedArray&) = delete;
+  AlignedArray(AlignedArray&& other) noexcept : data_(other.data_), size_(other.size_) {
     other.data_ = nullptr;
     other.size_ = 0;
   }
-  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept {
+  AlignedArray& operator=(AlignedArray&& other) noexcept {
     if (this != &other) {
       std::free(data_);
       data_ = other.data_;
@@ -31,7 +36,7 @@ class AlignedBuffer {
     }
     return *this;
   }
-  ~AlignedBuffer() { std::free(data_); }
+  ~AlignedArray() { std::free(data_); }
 
   // Discards the contents; new memory is zeroed.
   void resize(size_t count) {
@@ -39,20 +44,31 @@ class AlignedBuffer {
     data_ = nullptr;
     size_ = 0;
     if (count == 0) return;
-    size_t bytes = ((count * sizeof(float) + 63) / 64) * 64;
-    data_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+    // Large buffers (weights streamed every decode step) sit on 2 MiB pages where the kernel allows
+    // it: a 4 KiB page costs a TLB miss every 64 cache lines of a weight stream.
+    const size_t align = count * sizeof(T) >= kHugeThreshold ? kHugePage : 64;
+    size_t bytes = ((count * sizeof(T) + align - 1) / align) * align;
+    data_ = static_cast<T*>(std::aligned_alloc(align, bytes));
     if (!data_) throw Error(concat("out of memory allocating ", bytes, " bytes"));
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    if (align == kHugePage) madvise(data_, bytes, MADV_HUGEPAGE);
+#endif
     std::memset(data_, 0, bytes);
     size_ = count;
   }
 
-  float* data() { return data_; }
-  const float* data() const { return data_; }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
   size_t size() const { return size_; }
+  T& operator[](size_t i) { return data_[i]; }
+  const T& operator[](size_t i) const { return data_[i]; }
 
  private:
-  float* data_ = nullptr;
+  static constexpr size_t kHugePage = (size_t)2 << 20, kHugeThreshold = (size_t)8 << 20;
+  T* data_ = nullptr;
   size_t size_ = 0;
 };
+
+using AlignedBuffer = AlignedArray<float>;
 
 }  // namespace rlcd

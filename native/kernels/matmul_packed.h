@@ -9,7 +9,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <vector>
 
 #include "../common/aligned_buffer.h"
 
@@ -26,9 +25,9 @@ struct PackedMatrix {
   int N = 0, K = 0;
   WeightType type = WeightType::F32;
   AlignedBuffer data;             // F32: (ceil(N / 16), K, 16), zero-padded past N
-  std::vector<uint16_t> half;     // BF16 / F16: the same layout, 2 bytes a weight
-  std::vector<int8_t> q8;         // Q8_0: the same layout, 1 byte a weight
-  std::vector<float> q8_scale;    // Q8_0: (panels, K / 32, 16): each column's scale for each block of 32 k
+  AlignedArray<uint16_t> half;    // BF16 / F16: the same layout, 2 bytes a weight
+  AlignedArray<int8_t> q8;        // Q8_0: the same layout, 1 byte a weight
+  AlignedBuffer q8_scale;         // Q8_0: (panels, K / 32, 16): each column's scale for each block of 32 k
   size_t bytes() const;           // what the matmul streams
 };
 
