@@ -1,7 +1,9 @@
 #include "matmul_packed.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <utility>
 #include <cstring>
 
 #include "../common/check.h"
@@ -311,35 +313,38 @@ void tile8x2(float* out, const float* inp, const PackedMatrix& w, int panel, con
   store_tile<8, 2>(out, sums, bias, N, n0, accumulate);
 }
 
-// One row times two panels in zmm: decoding at batch 1 is a stream of weights, and one 16-wide
+// P consecutive panels' loaders.
+template <class Panel, size_t... I>
+std::array<Panel, sizeof...(I)> panels_from(const PackedMatrix& w, int panel, std::index_sequence<I...>) {
+  return {{Panel(w, panel + (int)I)...}};
+}
+
+// One row times P panels in zmm: decoding at batch 1 is a stream of weights, and one 16-wide
 // widening and FMA per panel and k keeps the instruction count per byte low for the narrow types.
-template <class Panel>
-void tile1x2(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate) {
+// Each accumulator is a chain of dependent FMAs (4 cycles each), so P = 4 chains keep twice as
+// many FMAs in flight as 2: enough for the widening work of bf16 and q8_0 to hide under the loads.
+template <class Panel, int P>
+void tile1xP(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate) {
   const int K = w.K, N = w.N;
-  Panel a(w, panel), b(w, panel + 1);
-  __m512 c0 = _mm512_setzero_ps(), c1 = _mm512_setzero_ps();
+  auto pan = panels_from<Panel>(w, panel, std::make_index_sequence<P>{});
+  __m512 c[P];
+  for (int q = 0; q < P; q++) c[q] = _mm512_setzero_ps();
   for (int k0 = 0; k0 < K; k0 += kQ8Block) {
-    a.prepare(k0);
-    b.prepare(k0);
+    for (int q = 0; q < P; q++) pan[q].prepare(k0);
     const int k1 = std::min(K, k0 + kQ8Block);
     // Batch 1 streams the weights once: fetch 2 KiB ahead of each panel (the next tile's panels
     // follow these in memory), since a panel's stream is too short for the hardware to ramp up.
-    _mm_prefetch((const char*)a.line(k0) + 2048, _MM_HINT_T0);
-    _mm_prefetch((const char*)b.line(k0) + 2048, _MM_HINT_T0);
     for (int k = k0; k < k1; k++) {
-      if (k % Panel::kStepsPerLine == 0) {
-        _mm_prefetch((const char*)a.line(k) + 2048, _MM_HINT_T0);
-        _mm_prefetch((const char*)b.line(k) + 2048, _MM_HINT_T0);
-      }
+      if (k % Panel::kStepsPerLine == 0)
+        for (int q = 0; q < P; q++) _mm_prefetch((const char*)pan[q].line(k) + 2048, _MM_HINT_T0);
       const __m512 x = _mm512_set1_ps(inp[k]);
-      c0 = _mm512_fmadd_ps(x, a.load512(k), c0);
-      c1 = _mm512_fmadd_ps(x, b.load512(k), c1);
+#pragma GCC unroll 4
+      for (int q = 0; q < P; q++) c[q] = _mm512_fmadd_ps(x, pan[q].load512(k), c[q]);
     }
   }
-  alignas(64) float sums[1][2 * kPanel];
-  _mm512_store_ps(&sums[0][0], c0);
-  _mm512_store_ps(&sums[0][kPanel], c1);
-  store_tile<1, 2>(out, sums, bias, N, n0, accumulate);
+  alignas(64) float sums[1][P * kPanel];
+  for (int q = 0; q < P; q++) _mm512_store_ps(&sums[0][q * kPanel], c[q]);
+  store_tile<1, P>(out, sums, bias, N, n0, accumulate);
 }
 #endif
 
@@ -359,6 +364,28 @@ void matmul_panels(float* out, const float* inp, const PackedMatrix& w, const fl
   // spans both panels (4 independent FMA chains). Four rows or more: 4-row tiles over one panel
   // (8 accumulators + 2 weight registers; two panels would spill the 16 ymm registers).
   const int panels = (w.N + kPanel - 1) / kPanel;
+#ifdef __AVX512F__
+  if (M < 4) {
+    // Decoding one to three sequences: items of four panels, one zmm chain per panel (tile1xP).
+    const int quads = (panels + 3) / 4;
+#pragma omp for schedule(static)
+    for (int q = 0; q < quads; q++) {
+      const int p0 = q * 4, np = std::min(4, panels - p0);
+      for (int m = 0; m < M; m++) {
+        float* o = out + (size_t)m * w.N;
+        const float* x = inp + (size_t)m * w.K;
+        if (np == 4) {
+          tile1xP<Panel, 4>(o, x, w, p0, bias, p0 * kPanel, accumulate);
+        } else {
+          int p = p0;
+          if (np >= 2) tile1xP<Panel, 2>(o, x, w, p, bias, p * kPanel, accumulate), p += 2;
+          if (p < p0 + np) panel_group<1, Panel>(out, inp, w, bias, m, m + 1, p, accumulate);
+        }
+      }
+    }
+    return;
+  }
+#endif
   const int row_block = 64;
   const int row_blocks = (M + row_block - 1) / row_block;
   const int groups = (panels + 1) / 2;
@@ -374,7 +401,7 @@ void matmul_panels(float* out, const float* inp, const PackedMatrix& w, const fl
     if (np == 2) {
       for (; m + 8 <= m1; m += 8) tile8x2<Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate);
       if (m1 - m < 4)
-        for (; m < m1; m++) tile1x2<Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate);
+        for (; m < m1; m++) tile1xP<Panel, 2>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate);
     }
     if (m == m1) continue;
 #endif

@@ -104,8 +104,11 @@ static void check_packed_matmul() {
   // Relative error of a stored weight: f32 exact, bf16 2^-9, f16 2^-11, q8_0 half a step of max|w|/127.
   // (q8_0 also rounds its scale to f16: up to 127 * 2^-11 of a step more.)
   const double rounding[] = {0.0, 1.0 / 512, 1.0 / 2048, 0.5 / 127 + 1.0 / 2048};
-  for (int shape = 0; shape < 3; shape++) {
-    const int M = shape == 0 ? 1 : shape == 1 ? 6 : 17, N = shape == 0 ? 40 : shape == 1 ? 33 : 64, K = shape == 2 ? 50 : 96;
+  // (M, N, K): one row over 3 panels; two rows over 5 (a group of four and one left); 6 rows; 17 rows
+  // (two 8-row tiles and one); K = 50 is not whole q8_0 blocks.
+  const int shapes[][3] = {{1, 40, 96}, {2, 80, 64}, {6, 33, 96}, {17, 64, 50}};
+  for (const auto& sh : shapes) {
+    const int M = sh[0], N = sh[1], K = sh[2];
     Vec w = randn((size_t)N * K), x = randn((size_t)M * K), bias = randn(N);
     double wmax = 0;
     for (float v : w) wmax = std::max(wmax, (double)std::fabs(v));
