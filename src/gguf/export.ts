@@ -41,9 +41,9 @@ export interface ExportGgufResult {
 const WRITER_KEY = 'rlcd.exported_from';
 
 /** Refuses an output that is an input, or an existing file rlcd did not write. */
-function checkOutput(out: string, model: string, tokenizer: string | undefined): void {
+function checkOutput(out: string, inputs: readonly string[]): void {
   const o = path.resolve(out);
-  for (const input of [resolveModelName(model), tokenizer].filter((x): x is string => x !== undefined)) {
+  for (const input of inputs) {
     const i = path.resolve(input);
     const rel = path.relative(i, o);
     if (rel === '') throw new RangeError(`--out ${out} is the input ${input}; choose another file`);
@@ -73,7 +73,8 @@ export async function exportGguf(model: string, out: string, options: ExportGguf
   if (!GGUF_DTYPES.includes(dtype)) throw new RangeError(`dtype must be one of ${GGUF_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}`);
   if (options.name !== undefined && (typeof options.name !== 'string' || options.name === '')) throw new TypeError('name must be a non-empty string');
   if (options.adapter !== undefined && (typeof options.adapter !== 'string' || options.adapter === '')) throw new TypeError('adapter must be a non-empty string (a PEFT adapter directory)');
-  checkOutput(out, model, options.tokenizer);
+  // Every input (the model, its tokenizer, an adapter) at once, before any work.
+  checkOutput(out, [resolveModelName(model), ...[options.tokenizer, options.adapter].filter((x): x is string => x !== undefined)]);
   if (options.adapter !== undefined) return exportAdapter(model, out, options.adapter, options);
 
   const ck = await readCheckpoint(model, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
@@ -101,7 +102,6 @@ function vocabWarnings(vocab: GgufVocab): string[] {
 
 /** The adapter in `dir`, shaped for `model`, as a GGUF LoRA adapter (always f32: adapters are small). */
 async function exportAdapter(model: string, out: string, dir: string, options: ExportGgufOptions): Promise<ExportGgufResult> {
-  checkOutput(out, dir, undefined);
   const ck = await readCheckpoint(model, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
   const adapter = loadPeftAdapter(dir, ck.config);
   const tensors = loraTensors(ck.config, adapter);

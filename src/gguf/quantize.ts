@@ -1,7 +1,7 @@
 // Tensor data in the GGUF types we write: f32 as is, f16/bf16 rounded to nearest even, and q8_0
 // exactly as ggml's quantize_row_q8_0_ref: blocks of 32 values, scale d = max|x| / 127 stored as
 // f16, q = round(x / d) (half away from zero, as C's roundf).
-import { f32ToBf16Bits, f32ToF16Bits } from './half.js';
+import { f32ToBf16Bits, f32ToF16Bits } from '../util/half.js';
 import { GgmlType } from './format.js';
 
 const QK8_0 = 32;

@@ -14,6 +14,7 @@ import * as ort from 'onnxruntime-node';
 import type { EngineConfig, FinishReason } from '../native/binding.js';
 import { checkThreads, type IdCompletion, type IdGenerateOptions, type InferenceBackend } from './backend.js';
 import { logProbAt, Rng, Sampler } from './sampler.js';
+import { f16BitsToF32 } from '../util/half.js';
 
 export interface OnnxBackendOptions {
   /**
@@ -34,17 +35,9 @@ export interface OnnxBackendOptions {
 type KvType = 'float32' | 'float16';
 type KvData = Float32Array | Uint16Array;
 
-/** IEEE half -> float. */
-function halfToFloat(h: number): number {
-  const s = h & 0x8000 ? -1 : 1, e = (h >> 10) & 0x1f, f = h & 0x3ff;
-  if (e === 0) return s * f * 2 ** -24;
-  if (e === 31) return f ? NaN : s * Infinity;
-  return s * (1 + f / 1024) * 2 ** (e - 15);
-}
-
 function toFloat32(t: ort.Tensor): Float32Array {
   if (t.type === 'float32') return t.data as Float32Array;
-  if (t.type === 'float16') return Float32Array.from(t.data as Uint16Array, halfToFloat);
+  if (t.type === 'float16') return Float32Array.from(t.data as Uint16Array, (h) => f16BitsToF32(h));
   throw new Error(`onnx backend: logits of type ${t.type} are not supported`);
 }
 

@@ -4,6 +4,7 @@
 // a huge allocation or a read past the end.
 import fs from 'node:fs';
 import { ModelFormatError } from '../errors/model-format-error.js';
+import { f16BitsToF32 } from '../util/half.js';
 
 export type DType = 'F32' | 'F16' | 'BF16';
 const DTYPE_BYTES: Record<DType, number> = { F32: 4, F16: 2, BF16: 2 };
@@ -144,13 +145,5 @@ function convertBf16(src: Uint16Array, dest: Float32Array): void {
 
 // IEEE half -> float, including subnormals, infinities and NaN.
 function convertF16(src: Uint16Array, dest: Float32Array): void {
-  for (let i = 0; i < src.length; i++) {
-    const h = src[i]!;
-    const sign = h & 0x8000 ? -1 : 1;
-    const exp = (h >> 10) & 0x1f;
-    const frac = h & 0x3ff;
-    if (exp === 0) dest[i] = sign * frac * 2 ** -24;
-    else if (exp === 31) dest[i] = frac ? NaN : sign * Infinity;
-    else dest[i] = sign * (1 + frac / 1024) * 2 ** (exp - 15);
-  }
+  for (let i = 0; i < src.length; i++) dest[i] = f16BitsToF32(src[i]!);
 }

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { loadModel } from '../../src/index.js';
 import { exportGguf } from '../../src/gguf/export.js';
 import { readGguf, readGgufTensorData } from '../../src/gguf/reader.js';
+import { f16BitsToF32 } from '../../src/util/half.js';
 import { runSft } from '../../src/pipeline/sft.js';
 import { describeWith, HF_656K, LLAMA2C_260K, SHARED, TOK512 } from '../shared.js';
 
@@ -168,7 +169,7 @@ describeWith([HF_656K], 'export-gguf: what it writes and what it refuses', () =>
     const view = new DataView(q.buffer, q.byteOffset, q.byteLength);
     let worst = 0;
     for (let blk = 0; blk < x.length / 32; blk++) {
-      const d = halfToFloat(view.getUint16(blk * 34, true));
+      const d = f16BitsToF32(view.getUint16(blk * 34, true));
       for (let j = 0; j < 32; j++) {
         const err = Math.abs(view.getInt8(blk * 34 + 2 + j) * d - x[blk * 32 + j]!);
         worst = Math.max(worst, err / (d || 1));
@@ -196,9 +197,3 @@ describeWith([HF_656K], 'export-gguf: what it writes and what it refuses', () =>
     expect(readGguf(ours).metadata.get('general.file_type')).toBe(7);
   });
 });
-
-function halfToFloat(h: number): number {
-  const exp = (h >> 10) & 0x1f, mant = h & 0x3ff, sign = h & 0x8000 ? -1 : 1;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}

@@ -3,7 +3,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/gguf/half.js';
+import { f16BitsToF32, f32ToBf16Bits, f32ToF16Bits } from '../../src/util/half.js';
 import { GgmlType, GgufValueType, type GgufValue } from '../../src/gguf/format.js';
 import { encodeTensor } from '../../src/gguf/quantize.js';
 import { readGguf, readGgufTensorData } from '../../src/gguf/reader.js';

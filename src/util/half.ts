@@ -1,5 +1,6 @@
 // IEEE half precision and bfloat16 from float32, rounded to nearest even as ggml and numpy do
-// (ggml_fp32_to_fp16, ggml_fp32_to_bf16), and back. Node 20 has no Float16Array.
+// (ggml_fp32_to_fp16, ggml_fp32_to_bf16), and back: the one definition the safetensors reader,
+// the onnx backend and the GGUF writer share. Node 20 has no Float16Array.
 
 const f32 = new Float32Array(1);
 const u32 = new Uint32Array(f32.buffer);
