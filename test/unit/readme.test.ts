@@ -15,3 +15,13 @@ test('the README starts with two commands, and .ci/run runs exactly those', () =
   const ci = fs.readFileSync(path.join(ROOT, '.ci/run'), 'utf8').split('\n');
   for (const c of commands) expect(ci).toContain(c);
 });
+
+// `npx rlcd demo` in a checkout runs the package's bin from node_modules/.bin. npm makes it executable
+// only when it links it, and an npx cache left from an earlier checkout at the same path skips the
+// link (CI failed so: "rlcd: Permission denied"), so the build marks it executable itself.
+test('the build leaves the CLI bin executable, with a node shebang', () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const bin = path.join(ROOT, pkg.bin.rlcd);
+  expect(fs.readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+  expect(() => fs.accessSync(bin, fs.constants.X_OK)).not.toThrow();
+});
