@@ -10,7 +10,7 @@
 namespace rlcd::binding {
 
 struct Engine {
-  Engine(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type)
+  Engine(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type)
       : model(cfg, weights, count, weight_type) {}
   Transformer model;
   Vocabulary vocab;

@@ -18,15 +18,17 @@ namespace {
 
 class CreateModelCall : public AsyncCall {
  public:
-  CreateModelCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, Vocabulary vocab, WeightType weight_type)
+  CreateModelCall(Napi::Env env, ModelConfig cfg, Napi::TypedArray weights, WeightType source_type, Vocabulary vocab,
+                  WeightType weight_type)
       : AsyncCall(env, "rlcd.createModel", 1), cfg_(cfg), weight_type_(weight_type), vocab_(std::move(vocab)),
-        data_(weights.Data()), count_(weights.ElementLength()) {
+        source_{static_cast<const char*>(weights.ArrayBuffer().Data()) + weights.ByteOffset(), source_type},
+        count_(weights.ElementLength()) {
     weights_ref_ = Napi::Persistent(weights);  // keeps the buffer alive while we copy it
   }
 
  protected:
   void work() override {
-    auto engine = std::make_shared<Engine>(cfg_, data_, count_, weight_type_);
+    auto engine = std::make_shared<Engine>(cfg_, source_, count_, weight_type_);
     engine->vocab = std::move(vocab_);
     engine_ = engine;
   }
@@ -36,9 +38,9 @@ class CreateModelCall : public AsyncCall {
   ModelConfig cfg_;
   WeightType weight_type_;
   Vocabulary vocab_;
-  const float* data_;
+  SourceWeights source_;
   size_t count_;
-  Napi::Reference<Napi::Float32Array> weights_ref_;
+  Napi::Reference<Napi::TypedArray> weights_ref_;
   EnginePtr engine_;
 };
 
@@ -331,21 +333,20 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object cfg_obj = require_object(info, 0, "config");
   ModelConfig cfg = parse_model_config(cfg_obj);
-  if (info.Length() < 2 || !info[1].IsTypedArray() ||
-      info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_type(env, "weights must be a Float32Array");
-  Napi::Float32Array weights = info[1].As<Napi::Float32Array>();
-  ParameterTensors layout;
-  layout.layout(cfg);
-  if (weights.ElementLength() != layout.total)
-    throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " floats; this config needs " +
-                         std::to_string(layout.total));
+  // weights: a Float32Array, or a Uint16Array of a bf16 / f16 checkpoint's bits (options.checkpointDtype).
+  const napi_typedarray_type array_type =
+      info.Length() > 1 && info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().TypedArrayType() : napi_int8_array;
+  if (array_type != napi_float32_array && array_type != napi_uint16_array)
+    throw_type(env, "weights must be a Float32Array (or a Uint16Array of bf16 / f16 bits with options.checkpointDtype)");
+  Napi::TypedArray weights = info[1].As<Napi::TypedArray>();
   Vocabulary vocab = parse_pieces(env, info.Length() > 2 ? info[2] : env.Undefined(), cfg.vocab_size);
   // options.weightsDtype: how the linear weights are stored for inference.
   WeightType weight_type = WeightType::F32;
+  WeightType source_type = WeightType::F32;
   if (info.Length() > 3 && !info[3].IsUndefined()) {
-    if (!info[3].IsObject()) throw_type(env, "options must be an object { weightsDtype? }");
-    Napi::Value d = info[3].As<Napi::Object>().Get("weightsDtype");
+    if (!info[3].IsObject()) throw_type(env, "options must be an object { weightsDtype?, checkpointDtype? }");
+    Napi::Object options = info[3].As<Napi::Object>();
+    Napi::Value d = options.Get("weightsDtype");
     if (!d.IsUndefined()) {
       std::string name = d.IsString() ? d.As<Napi::String>().Utf8Value() : "";
       if (name == "f32") weight_type = WeightType::F32;
@@ -354,8 +355,24 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
       else if (name == "q8_0") weight_type = WeightType::Q8_0;
       else throw_type(env, "options.weightsDtype must be 'f32', 'bf16', 'f16' or 'q8_0'");
     }
+    Napi::Value s = options.Get("checkpointDtype");
+    if (!s.IsUndefined()) {
+      std::string name = s.IsString() ? s.As<Napi::String>().Utf8Value() : "";
+      if (name == "f32") source_type = WeightType::F32;
+      else if (name == "bf16") source_type = WeightType::BF16;
+      else if (name == "f16") source_type = WeightType::F16;
+      else throw_type(env, "options.checkpointDtype must be 'f32', 'bf16' or 'f16'");
+    }
   }
-  auto* call = new CreateModelCall(env, cfg, weights, std::move(vocab), weight_type);
+  if ((source_type == WeightType::F32) != (array_type == napi_float32_array))
+    throw_type(env, std::string("weights must be a ") + (source_type == WeightType::F32 ? "Float32Array" : "Uint16Array") +
+                        " for options.checkpointDtype '" + weight_type_name(source_type) + "'");
+  ParameterTensors layout;
+  layout.layout(cfg);
+  if (weights.ElementLength() != layout.total)
+    throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " values; this config needs " +
+                         std::to_string(layout.total));
+  auto* call = new CreateModelCall(env, cfg, weights, source_type, std::move(vocab), weight_type);
   Napi::Promise p = call->promise();
   call->Queue();
   return p;

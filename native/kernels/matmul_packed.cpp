@@ -26,7 +26,17 @@ size_t PackedMatrix::bytes() const {
   return data.size() * sizeof(float) + half.size() * sizeof(uint16_t) + q8.size() + q8_scale.size() * sizeof(float);
 }
 
-void pack_weight(PackedMatrix& out, const float* weight, int N, int K, WeightType type) {
+float SourceWeights::at(size_t i) const {
+  switch (type) {
+    case WeightType::BF16: return bf16_to_f32(static_cast<const uint16_t*>(data)[i]);
+    case WeightType::F16: return f16_to_f32(static_cast<const uint16_t*>(data)[i]);
+    default: return static_cast<const float*>(data)[i];
+  }
+}
+
+void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightType type) {
+  RLCD_REQUIRE(weight.type == WeightType::F32 || weight.type == WeightType::BF16 || weight.type == WeightType::F16,
+               "pack_weight: a source is f32, bf16 or f16, not ", weight_type_name(weight.type));
   if (type == WeightType::Q8_0 && K % kQ8Block != 0) type = WeightType::F16;
   const int panels = (N + kPanel - 1) / kPanel;
   const size_t count = (size_t)panels * K * kPanel;
@@ -37,15 +47,19 @@ void pack_weight(PackedMatrix& out, const float* weight, int N, int K, WeightTyp
   out.half.resize(type == WeightType::BF16 || type == WeightType::F16 ? count : 0);
   out.q8.resize(type == WeightType::Q8_0 ? count : 0);
   out.q8_scale.resize(type == WeightType::Q8_0 ? (size_t)panels * (K / kQ8Block) * kPanel : 0);
+  const bool same_half = weight.type == type && type != WeightType::F32;
+  const uint16_t* bits = static_cast<const uint16_t*>(weight.data);
   auto at = [&](int p, int k, int j) -> float {
     int n = p * kPanel + j;
-    return n < N ? weight[(size_t)n * K + k] : 0.0f;
+    return n < N ? weight.at((size_t)n * K + k) : 0.0f;
   };
   for (int p = 0; p < panels; p++) {
     for (int k = 0; k < K; k++)
       for (int j = 0; j < kPanel; j++) {
         const size_t i = ((size_t)p * K + k) * kPanel + j;
-        if (type == WeightType::F32) out.data.data()[i] = at(p, k, j);
+        const int n = p * kPanel + j;
+        if (same_half) out.half[i] = n < N ? bits[(size_t)n * K + k] : 0;
+        else if (type == WeightType::F32) out.data.data()[i] = at(p, k, j);
         else if (type == WeightType::BF16) out.half[i] = f32_to_bf16(at(p, k, j));
         else if (type == WeightType::F16) out.half[i] = f32_to_f16(at(p, k, j));
       }

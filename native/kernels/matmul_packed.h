@@ -31,9 +31,20 @@ struct PackedMatrix {
   size_t bytes() const;           // what the matmul streams
 };
 
+// A weight matrix as it was loaded: f32, or the raw bits of a bf16 / f16 checkpoint.
+struct SourceWeights {
+  const void* data;
+  WeightType type;  // F32, BF16 or F16
+  float at(size_t i) const;
+};
+
 // weight: (N, K) in Linear layout. Q8_0 needs K % 32 == 0; a matrix whose rows are not whole
-// blocks is stored F16 instead (llama.cpp's quantizer does the same).
-void pack_weight(PackedMatrix& out, const float* weight, int N, int K, WeightType type = WeightType::F32);
+// blocks is stored F16 instead (llama.cpp's quantizer does the same). A bf16 / f16 source packed
+// into its own type keeps its bits; any other pairing goes through f32 (rounded to nearest even).
+void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightType type = WeightType::F32);
+inline void pack_weight(PackedMatrix& out, const float* weight, int N, int K, WeightType type = WeightType::F32) {
+  pack_weight(out, SourceWeights{weight, WeightType::F32}, N, K, type);
+}
 
 // The weight at (n, k) as the matmul sees it (after rounding to the stored type).
 float packed_weight_at(const PackedMatrix& w, int n, int k);

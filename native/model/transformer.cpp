@@ -39,34 +39,45 @@ void Activations::ensure(const ModelConfig& c, int n, int nl, int t_max, int thr
   if (scratch.size() < need) scratch.resize(need);
 }
 
-Transformer::Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type)
-    : cfg_(cfg), weight_type_(weight_type) {
-  cfg_.validate();
-  params_.layout(cfg_);
-  RLCD_REQUIRE(count == params_.total, "weights: expected ", params_.total,
-               " floats for this config, got ", count);
-  params_.memory.resize(params_.total);
-  std::memcpy(params_.memory.data(), weights, sizeof(float) * count);
-  rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
-  pack();
-  if (weight_type_ != WeightType::F32) drop_linear_f32();
+namespace {
+
+bool is_linear(int i) {
+  return i == kWq || i == kWk || i == kWv || i == kWo || i == kWGate || i == kWUp || i == kWDown || i == kLmHead;
 }
 
-void Transformer::drop_linear_f32() {
-  // forward() reads the embedding, the norms and the biases from params_, every matrix from the
-  // packed copies: keep only the former (the token embedding stays f32 for the lookup).
-  ParameterTensors kept;
-  kept.num_layers = params_.num_layers;
+size_t element_bytes(WeightType t) { return t == WeightType::F32 ? 4 : 2; }
+
+}  // namespace
+
+Transformer::Transformer(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type)
+    : cfg_(cfg), weight_type_(weight_type) {
+  cfg_.validate();
+  RLCD_REQUIRE(weights.type == WeightType::F32 || weights.type == WeightType::BF16 || weights.type == WeightType::F16,
+               "weights: a checkpoint is f32, bf16 or f16, not ", weight_type_name(weights.type));
+  ParameterTensors source;  // where each tensor sits in `weights`
+  source.layout(cfg_);
+  RLCD_REQUIRE(count == source.total, "weights: expected ", source.total, " values for this config, got ", count);
+  // forward() reads the embedding, the norms and the biases as f32 from params_ and every matrix
+  // from the packed copies. With f32 weights params_ keeps the matrices too (training, scoring
+  // and the tests read them); otherwise it keeps only the former, widened from the source, and
+  // the matrices are packed straight from the checkpoint's bytes: a bf16 checkpoint in bf16 is
+  // never widened, so loading needs no f32 copy of the model.
+  const bool keep_all = weight_type_ == WeightType::F32;
+  params_.num_layers = source.num_layers;
   for (int i = 0; i < kNumParams; i++) {
-    const bool linear = i == kWq || i == kWk || i == kWv || i == kWo || i == kWGate || i == kWUp || i == kWDown || i == kLmHead;
-    kept.sizes[i] = linear ? 0 : params_.sizes[i];
-    kept.offsets[i] = kept.total;
-    kept.total += kept.sizes[i];
+    params_.sizes[i] = keep_all || !is_linear(i) ? source.sizes[i] : 0;
+    params_.offsets[i] = params_.total;
+    params_.total += params_.sizes[i];
   }
-  kept.memory.resize(kept.total);
-  for (int i = 0; i < kNumParams; i++)
-    if (kept.sizes[i]) std::memcpy(kept.get(i), params_.get(i), sizeof(float) * kept.sizes[i]);
-  params_ = std::move(kept);
+  params_.memory.resize(params_.total);
+  for (int i = 0; i < kNumParams; i++) {
+    float* dst = params_.get(i);
+    const size_t off = source.offsets[i];
+    if (weights.type == WeightType::F32) std::memcpy(dst, static_cast<const float*>(weights.data) + off, sizeof(float) * params_.sizes[i]);
+    else for (size_t j = 0; j < params_.sizes[i]; j++) dst[j] = weights.at(off + j);
+  }
+  rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
+  pack(weights, source);
 }
 
 size_t Transformer::weight_bytes() const {
@@ -75,29 +86,39 @@ size_t Transformer::weight_bytes() const {
   return bytes;
 }
 
-void Transformer::pack() {
+void Transformer::pack(SourceWeights weights, const ParameterTensors& source) {
   const ModelConfig& c = cfg_;
   packed_.resize(c.n_layers);
   const size_t C = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), H = c.hidden_dim;
-  std::vector<float> stacked;
-  auto concat = [&stacked](std::initializer_list<std::pair<const float*, size_t>> parts) {
+  const size_t esize = element_bytes(weights.type);
+  auto tensor = [&](int index, int l) {  // layer l's slice of a stacked tensor, in source bytes
+    const size_t per = source.sizes[index] / (size_t)source.num_layers;
+    return static_cast<const char*>(weights.data) + (source.offsets[index] + per * (size_t)l) * esize;
+  };
+  // q, k, v (and gate, up) are stacked rows of one matrix: concatenated in the source type.
+  std::vector<char> stacked;
+  auto concat = [&](std::initializer_list<std::pair<const char*, size_t>> parts) {
     stacked.clear();
-    for (auto [ptr, n] : parts) stacked.insert(stacked.end(), ptr, ptr + n);
-    return stacked.data();
+    for (auto [ptr, n] : parts) stacked.insert(stacked.end(), ptr, ptr + n * esize);
+    return SourceWeights{stacked.data(), weights.type};
   };
   for (int l = 0; l < c.n_layers; l++) {
     PackedLayer& p = packed_[l];
-    pack_weight(p.wqkv, concat({{params_.layer(kWq, l), QD * C}, {params_.layer(kWk, l), KVD * C}, {params_.layer(kWv, l), KVD * C}}),
+    pack_weight(p.wqkv, concat({{tensor(kWq, l), QD * C}, {tensor(kWk, l), KVD * C}, {tensor(kWv, l), KVD * C}}),
                 (int)(QD + 2 * KVD), (int)C, weight_type_);
     if (c.qkv_bias) {
-      concat({{params_.layer(kBq, l), QD}, {params_.layer(kBk, l), KVD}, {params_.layer(kBv, l), KVD}});
-      p.bqkv = stacked;
+      const float* parts[3] = {params_.layer(kBq, l), params_.layer(kBk, l), params_.layer(kBv, l)};
+      const size_t sizes[3] = {QD, KVD, KVD};
+      p.bqkv.clear();
+      for (int i = 0; i < 3; i++) p.bqkv.insert(p.bqkv.end(), parts[i], parts[i] + sizes[i]);
     }
-    pack_weight(p.wo, params_.layer(kWo, l), (int)C, (int)QD, weight_type_);
-    pack_weight(p.w_gate_up, concat({{params_.layer(kWGate, l), H * C}, {params_.layer(kWUp, l), H * C}}), (int)(2 * H), (int)C, weight_type_);
-    pack_weight(p.w_down, params_.layer(kWDown, l), (int)C, (int)H, weight_type_);
+    pack_weight(p.wo, SourceWeights{tensor(kWo, l), weights.type}, (int)C, (int)QD, weight_type_);
+    pack_weight(p.w_gate_up, concat({{tensor(kWGate, l), H * C}, {tensor(kWUp, l), H * C}}), (int)(2 * H), (int)C, weight_type_);
+    pack_weight(p.w_down, SourceWeights{tensor(kWDown, l), weights.type}, (int)C, (int)H, weight_type_);
   }
-  pack_weight(packed_lm_head_, params_.lm_head(), c.vocab_size, c.dim, weight_type_);
+  const int head = source.sizes[kLmHead] ? kLmHead : kTokEmb;
+  pack_weight(packed_lm_head_, SourceWeights{static_cast<const char*>(weights.data) + source.offsets[head] * esize, weights.type},
+              c.vocab_size, c.dim, weight_type_);
 }
 
 void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& a,

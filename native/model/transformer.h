@@ -39,9 +39,11 @@ struct Activations {
 
 class Transformer {
  public:
-  // Copies `count` floats of weights laid out as ParameterTensors (see weights.h). With a weight
-  // type other than F32, the linear weights are kept only in that type (the f32 copies are freed).
-  Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type = WeightType::F32);
+  // Copies `count` weights laid out as ParameterTensors (see weights.h), f32 or the bits of a bf16 /
+  // f16 checkpoint. With a weight type other than F32, the linear weights are kept only in that type.
+  Transformer(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type = WeightType::F32);
+  Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type = WeightType::F32)
+      : Transformer(cfg, SourceWeights{weights, WeightType::F32}, count, weight_type) {}
   const ModelConfig& config() const { return cfg_; }
   const ParameterTensors& params() const { return params_; }
   WeightType weight_type() const { return weight_type_; }
@@ -64,8 +66,7 @@ class Transformer {
     PackedMatrix wqkv, wo, w_gate_up, w_down;
     std::vector<float> bqkv;  // (QD + 2 KVD) with qkv_bias, else empty
   };
-  void pack();
-  void drop_linear_f32();
+  void pack(SourceWeights weights, const ParameterTensors& source);
 
   ModelConfig cfg_;
   WeightType weight_type_;

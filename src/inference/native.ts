@@ -1,5 +1,6 @@
 // The native C++ engine as an inference backend.
 import { addon, type EngineConfig, type NativeModel, type WeightsDtype } from '../native/binding.js';
+import type { PackedWeights } from '../model/layout.js';
 import type { IdCompletion, IdGenerateOptions, InferenceBackend } from './backend.js';
 
 export class NativeBackend implements InferenceBackend {
@@ -9,10 +10,17 @@ export class NativeBackend implements InferenceBackend {
 
   /**
    * Copies the weights into the engine (off the event loop). `pieces` enables stop/banned strings;
-   * `weightsDtype` stores the linear weights as bf16, f16 or q8_0 (f32 by default).
+   * `weightsDtype` stores the linear weights as bf16, f16 or q8_0 (f32 by default). Weights held as
+   * a bf16 / f16 checkpoint's bits are packed from those bits.
    */
-  static async create(config: EngineConfig, weights: Float32Array, pieces?: Uint8Array[], weightsDtype: WeightsDtype = 'f32'): Promise<NativeBackend> {
-    return new NativeBackend(config, await addon().createModel(config, weights, pieces, { weightsDtype }));
+  static async create(
+    config: EngineConfig,
+    weights: Float32Array | PackedWeights | PackedWeights<Uint16Array>,
+    pieces?: Uint8Array[],
+    weightsDtype: WeightsDtype = 'f32',
+  ): Promise<NativeBackend> {
+    const [data, checkpointDtype] = weights instanceof Float32Array ? [weights, 'f32' as const] : [weights.data, weights.dtype];
+    return new NativeBackend(config, await addon().createModel(config, data, pieces, { weightsDtype, checkpointDtype }));
   }
 
   /** The engine's model handle, for callers that stream tokens or batch requests themselves (rlcd serve). */

@@ -59,7 +59,17 @@ function openShards(dir: string): Map<string, SafetensorsFile> {
   return byTensor;
 }
 
-export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
+/** config.json and the shards, checked against each other before any tensor is read. */
+interface OpenedCheckpoint {
+  dir: string;
+  config: EngineConfig;
+  hfConfig: Record<string, unknown>;
+  shards: Map<string, SafetensorsFile>;
+  /** The checkpoint name of each tensor the engine reads, with the view it fills and its shape. */
+  tensors: Array<{ name: string; param: ParamName; layer?: number; shape: number[] }>;
+}
+
+function openHfCheckpoint(dir: string): OpenedCheckpoint {
   const configFile = path.join(dir, 'config.json');
   const hfConfig = readJsonFile(configFile) as Record<string, unknown>;
   const config = engineConfigFromHf(hfConfig, configFile);
@@ -80,21 +90,11 @@ export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
     if (m && Number(m[1]) >= config.nLayers) throw new ModelFormatError(configFile, `says num_hidden_layers = ${config.nLayers} but the checkpoint holds '${name}'`);
   }
 
-  const weights = new PackedWeights(config);
   const { dim: C, hiddenDim: H, vocabSize: V, nHeads, nKvHeads, headDim } = config;
   const QD = nHeads * headDim, KVD = nKvHeads * headDim;
-  const read = (name: string, shape: number[], dest: Float32Array): void => {
-    const file = shards.get(name);
-    if (!file) throw new ModelFormatError(dir, `missing tensor '${name}'`);
-    const info = file.tensors.get(name)!;
-    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
-      throw new ModelFormatError(file.path, `tensor '${name}' has shape ${JSON.stringify(info.shape)}, config.json implies ${JSON.stringify(shape)}`);
-    }
-    file.readInto(name, dest);
-  };
-  read(hasEmb ? EMB : HEAD, [V, C], weights.view('tokEmb'));
-  if (!config.tiedEmbeddings) read(HEAD, [V, C], weights.view('lmHead'));
-  read('model.norm.weight', [C], weights.view('finalNorm'));
+  const tensors: OpenedCheckpoint['tensors'] = [{ name: hasEmb ? EMB : HEAD, param: 'tokEmb', shape: [V, C] }];
+  if (!config.tiedEmbeddings) tensors.push({ name: HEAD, param: 'lmHead', shape: [V, C] });
+  tensors.push({ name: 'model.norm.weight', param: 'finalNorm', shape: [C] });
   const perLayer: Array<[ParamName, string, number[]]> = [
     ['attnNorm', 'input_layernorm.weight', [C]],
     ['wq', 'self_attn.q_proj.weight', [QD, C]],
@@ -109,8 +109,41 @@ export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
   if (config.qkvBias) {
     perLayer.push(['bq', 'self_attn.q_proj.bias', [QD]], ['bk', 'self_attn.k_proj.bias', [KVD]], ['bv', 'self_attn.v_proj.bias', [KVD]]);
   }
-  for (let l = 0; l < config.nLayers; l++) {
-    for (const [param, suffix, shape] of perLayer) read(`model.layers.${l}.${suffix}`, shape, weights.layer(param, l));
+  for (let layer = 0; layer < config.nLayers; layer++) {
+    for (const [param, suffix, shape] of perLayer) tensors.push({ name: `model.layers.${layer}.${suffix}`, param, layer, shape });
   }
-  return { config, weights, hfConfig };
+  for (const { name, shape } of tensors) {
+    const file = shards.get(name);
+    if (!file) throw new ModelFormatError(dir, `missing tensor '${name}'`);
+    const info = file.tensors.get(name)!;
+    if (info.shape.length !== shape.length || info.shape.some((d, i) => d !== shape[i])) {
+      throw new ModelFormatError(file.path, `tensor '${name}' has shape ${JSON.stringify(info.shape)}, config.json implies ${JSON.stringify(shape)}`);
+    }
+  }
+  return { dir, config, hfConfig, shards, tensors };
+}
+
+export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
+  const ck = openHfCheckpoint(dir);
+  const weights = new PackedWeights(ck.config);
+  for (const t of ck.tensors) {
+    ck.shards.get(t.name)!.readInto(t.name, t.layer === undefined ? weights.view(t.param) : weights.layer(t.param, t.layer));
+  }
+  return { config: ck.config, weights, hfConfig: ck.hfConfig };
+}
+
+/**
+ * The checkpoint's weights as their raw bf16 (or f16) bits, when every tensor the engine reads is
+ * stored so; undefined otherwise. Inference in a narrow type packs these without an f32 copy.
+ */
+export function loadHfCheckpointHalf(dir: string): (Omit<LoadedCheckpoint, 'weights'> & { weights: PackedWeights<Uint16Array> }) | undefined {
+  const ck = openHfCheckpoint(dir);
+  const dtypes = new Set(ck.tensors.map((t) => ck.shards.get(t.name)!.tensors.get(t.name)!.dtype));
+  const only = dtypes.size === 1 ? [...dtypes][0] : undefined;
+  if (only !== 'BF16' && only !== 'F16') return undefined;
+  const weights = new PackedWeights<Uint16Array>(ck.config, only === 'BF16' ? 'bf16' : 'f16');
+  for (const t of ck.tensors) {
+    ck.shards.get(t.name)!.readHalfInto(t.name, only, t.layer === undefined ? weights.view(t.param) : weights.layer(t.param, t.layer));
+  }
+  return { config: ck.config, weights, hfConfig: ck.hfConfig };
 }

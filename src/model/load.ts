@@ -13,7 +13,7 @@ import { ModelFormatError } from '../errors/model-format-error.js';
 import { importOptional } from '../util/optional-dependency.js';
 import { resolveModelSource } from '../hub/resolve.js';
 import { DEFAULT_MODEL_NAME, resolveModelName } from './default-model.js';
-import { loadHfCheckpoint, readJsonFile } from './hf.js';
+import { loadHfCheckpoint, loadHfCheckpointHalf, readJsonFile } from './hf.js';
 import { engineConfigFromHf } from './hf-config.js';
 import { loadLlama2cCheckpoint } from './llama2c.js';
 import { firstNonFinite, type PackedWeights } from './layout.js';
@@ -112,8 +112,10 @@ export async function loadModel(model: string, options: LoadModelOptions = {}): 
     throw new RangeError(`${modelPath} runs on onnxruntime-node, which keeps its own weights: weightsDtype ${options.weightsDtype} is for the native engine`);
   }
   if (format === 'onnx') return loadOnnxModel(modelPath, options);
-  const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
-  const backend = await NativeBackend.create(ck.config, ck.weights.data, enginePieces(ck), options.weightsDtype);
+  // In a narrow type a bf16 / f16 checkpoint goes to the engine as its own bits: no f32 copy.
+  const narrow = options.weightsDtype !== undefined && options.weightsDtype !== 'f32';
+  const ck = await readCheckpointAs(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {}, narrow);
+  const backend = await NativeBackend.create(ck.config, ck.weights, enginePieces(ck), options.weightsDtype);
   return new LanguageModel(ck.tokenizer, backend, modelPath);
 }
 
@@ -152,13 +154,22 @@ export interface Checkpoint {
 
 /** Reads a Hugging Face directory (also one that holds an ONNX export) or a llama2.c .bin. */
 export async function readCheckpoint(model: string, options: { tokenizer?: string } = {}): Promise<Checkpoint> {
+  return (await readCheckpointAs(model, options, false)) as Checkpoint;
+}
+
+/** readCheckpoint, with `keepHalf`: a checkpoint stored wholly in bf16 or f16 keeps those bits. */
+async function readCheckpointAs(
+  model: string,
+  options: { tokenizer?: string },
+  keepHalf: boolean,
+): Promise<Omit<Checkpoint, 'weights'> & { weights: PackedWeights | PackedWeights<Uint16Array> }> {
   const modelPath = await resolveModelSource(model);
   let format = checkpointFormat(modelPath);
   if (format === 'onnx') {
     if (!hasSafetensors(modelPath)) throw new ModelFormatError(modelPath, 'holds an ONNX model only; training and the native engine need the Hugging Face checkpoint');
     format = 'hf';
   }
-  const hf = format === 'hf' ? loadHfCheckpoint(modelPath) : undefined;
+  const hf = format !== 'hf' ? undefined : ((keepHalf && loadHfCheckpointHalf(modelPath)) || loadHfCheckpoint(modelPath));
   const { config, weights } = hf ?? loadLlama2cCheckpoint(modelPath);
   const bad = firstNonFinite(weights);
   if (bad) throw new ModelFormatError(modelPath, `holds a non-finite weight: ${bad}`);

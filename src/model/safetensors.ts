@@ -115,6 +115,23 @@ export class SafetensorsFile {
       if (fd === undefined) fs.closeSync(own);
     }
   }
+
+  /**
+   * Reads tensor `name`'s raw bf16 / f16 bits into `dest`, unconverted: the tensor must be stored as
+   * `dtype` (the engine packs such weights for inference without widening them).
+   */
+  readHalfInto(name: string, dtype: 'BF16' | 'F16', dest: Uint16Array): void {
+    const t = this.tensors.get(name);
+    if (!t) throw new ModelFormatError(this.path, `missing tensor '${name}'`);
+    if (t.dtype !== dtype) throw new ModelFormatError(this.path, `tensor '${name}' is ${t.dtype}, not ${dtype}`);
+    if (dest.length !== t.size) throw new ModelFormatError(this.path, `tensor '${name}' has ${t.size} elements, expected ${dest.length}`);
+    const fd = openOrThrow(this.path);
+    try {
+      readFully(fd, new Uint8Array(dest.buffer, dest.byteOffset, t.end - t.begin), t.begin, this.path);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
 }
 
 function readFully(fd: number, into: Uint8Array, position: number, file: string): void {

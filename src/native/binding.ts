@@ -144,7 +144,16 @@ export interface NativeTrainer {
 }
 
 export interface Addon {
-  createModel(config: EngineConfig, weights: Float32Array, pieces?: Uint8Array[], options?: { weightsDtype?: WeightsDtype }): Promise<NativeModel>;
+  /**
+   * weights: the engine's layout as f32, or as the raw bits of a bf16 / f16 checkpoint (a Uint16Array
+   * with options.checkpointDtype), which a bf16 / f16 weightsDtype keeps bit for bit.
+   */
+  createModel(
+    config: EngineConfig,
+    weights: Float32Array | Uint16Array,
+    pieces?: Uint8Array[],
+    options?: { weightsDtype?: WeightsDtype; checkpointDtype?: 'f32' | 'bf16' | 'f16' },
+  ): Promise<NativeModel>;
   createTrainer(
     config: EngineConfig,
     weights: Float32Array,
