@@ -402,6 +402,10 @@ static void check_thread_tuner() {
   report("thread tuner: a busy core moves it to one thread", time_lost(busy, [](int) { return 1; }, 2000, 200), 0.10);
   report("thread tuner: and back when the core is free",
          time_lost(ends, [](int b) { return b < 1000 ? 1 : 2; }, 3000, 200), 0.10);
+  // Training steps on an idle machine: the first is cold (page faults, caches: 3.0 s), then two
+  // threads take 1.35 s and one 2.2 s. The cold step must not make one thread look faster.
+  Cost training = [](int t, int b) { return b == 0 ? 3.0 : t == 2 ? 1.35 : 2.2; };
+  report("thread tuner: a cold first step does not pick one thread", time_lost(training, [](int) { return 2; }, 40, 0), 0.05);
 }
 
 int main() {
