@@ -3,6 +3,7 @@
     {
       "target_name": "rlcd",
       "sources": [
+        "native/backend/cpu_backend.cpp",
         "native/kernels/attention.cpp",
         "native/kernels/causal_attention.cpp",
         "native/kernels/embedding.cpp",

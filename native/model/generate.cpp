@@ -82,7 +82,7 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
   for (int b = 0; b < B; b++) rngs.emplace_back(req.seeds.empty() ? req.seed + (uint64_t)b : req.seeds[b]);
 
   KVCache cache;
-  cache.init(c, B, t_max);
+  cache.init(model.backend(), c, B, t_max);
   Activations acts;
   TokenBatch batch;
 
@@ -102,7 +102,7 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
       }
       model.forward(batch, cache, acts, req.threads);
       for (size_t i = 0; i < owners.size(); i++)
-        std::copy_n(acts.logits.data() + i * c.vocab_size, c.vocab_size,
+        std::copy_n(acts.host_logits() + i * c.vocab_size, c.vocab_size,
                     logits.data() + (size_t)owners[i] * c.vocab_size);
     }
   }
@@ -207,7 +207,7 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
     if (active.empty()) break;
     model.forward(batch, cache, acts, t);
     for (size_t i = 0; i < active.size(); i++)
-      std::copy_n(acts.logits.data() + i * c.vocab_size, c.vocab_size,
+      std::copy_n(acts.host_logits() + i * c.vocab_size, c.vocab_size,
                   logits.data() + (size_t)active[i] * c.vocab_size);
   }
   end_block();

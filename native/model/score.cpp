@@ -43,7 +43,7 @@ std::vector<std::vector<float>> score_continuations(const Transformer& model,
   const size_t per_slot = (size_t)2 * c.n_layers * longest * c.kv_dim();
   const size_t group = std::max<size_t>(1, std::min(B, kCacheBudgetFloats / std::max<size_t>(per_slot, 1)));
   KVCache cache;
-  cache.init(c, (int)std::min(group, std::max<size_t>(B, 1)), longest);
+  cache.init(model.backend(), c, (int)std::min(group, std::max<size_t>(B, 1)), longest);
   Activations acts;
   TokenBatch batch;
   struct Want { size_t seq; int index; int target; };
@@ -71,7 +71,7 @@ std::vector<std::vector<float>> score_continuations(const Transformer& model,
       if (batch.size() == 0) continue;
       model.forward(batch, cache, acts, threads);
       for (size_t w = 0; w < wants.size(); w++) {
-        const float* row = acts.logits.data() + w * c.vocab_size;
+        const float* row = acts.host_logits() + w * c.vocab_size;
         auto& dst = out[wants[w].seq];
         if (dst.empty()) dst.resize(continuations[wants[w].seq].size());
         dst[wants[w].index] = row[wants[w].target] - logsumexp(row, c.vocab_size);
@@ -88,7 +88,7 @@ std::vector<float> sequence_logits(const Transformer& model, const std::vector<i
                " tokens; the model's context is ", c.max_seq_len);
   check_ids(c, ids, "sequence", 0);
   KVCache cache;
-  cache.init(c, 1, (int)ids.size());
+  cache.init(model.backend(), c, 1, (int)ids.size());
   Activations acts;
   std::vector<float> out(ids.size() * (size_t)c.vocab_size);
   TokenBatch batch;
@@ -96,7 +96,7 @@ std::vector<float> sequence_logits(const Transformer& model, const std::vector<i
     batch.clear();
     for (size_t t = t0; t < std::min(ids.size(), t0 + kRowsPerForward); t++) batch.add(ids[t], 0, (int)t, true);
     model.forward(batch, cache, acts, threads);
-    std::copy_n(acts.logits.data(), (size_t)batch.size() * c.vocab_size, out.data() + t0 * c.vocab_size);
+    std::copy_n(acts.host_logits(), (size_t)batch.size() * c.vocab_size, out.data() + t0 * c.vocab_size);
   }
   return out;
 }

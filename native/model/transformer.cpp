@@ -4,39 +4,30 @@
 #include <cstring>
 
 #include "../common/check.h"
-#include "../kernels/attention.h"
-#include "../kernels/embedding.h"
-#include "../kernels/rmsnorm.h"
-#include "../kernels/rope.h"
-#include "../kernels/swiglu.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace rlcd {
 
-void Activations::ensure(const ModelConfig& c, int n, int nl, int t_max, int threads) {
+void Activations::ensure(Backend& b, const ModelConfig& c, int n, int nl) {
+  auto floats = [&b](size_t count) { return Buffer(&b, count * sizeof(float)); };
   if (n > rows) {
     const size_t N = n;
-    x.resize(N * c.dim);
-    xb.resize(N * c.dim);
-    qkv.resize(N * (c.q_dim() + 2 * c.kv_dim()));
-    att.resize(N * c.q_dim());
-    gate_up.resize(N * 2 * c.hidden_dim);
-    hidden.resize(N * c.hidden_dim);
+    x = floats(N * c.dim);
+    xb = floats(N * c.dim);
+    qkv = floats(N * (c.q_dim() + 2 * c.kv_dim()));
+    att = floats(N * c.q_dim());
+    gate_up = floats(N * 2 * c.hidden_dim);
+    hidden = floats(N * c.hidden_dim);
+    tokens = Buffer(&b, N * sizeof(int));
+    pos = Buffer(&b, N * sizeof(int));
+    slots = Buffer(&b, N * sizeof(int));
+    wanted = Buffer(&b, N * sizeof(int));
     rows = n;
   }
   if (nl > logit_rows) {
-    logits_in.resize((size_t)nl * c.dim);
-    logits.resize((size_t)nl * c.vocab_size);
+    logits_in = floats((size_t)nl * c.dim);
+    logits = floats((size_t)nl * c.vocab_size);
     logit_rows = nl;
   }
-#ifdef _OPENMP
-  threads = std::max(threads, omp_get_max_threads());
-#endif
-  size_t need = (size_t)std::max(threads, 1) * t_max;
-  if (scratch.size() < need) scratch.resize(need);
 }
 
 namespace {
@@ -49,49 +40,51 @@ size_t element_bytes(WeightType t) { return t == WeightType::F32 ? 4 : 2; }
 
 }  // namespace
 
-Transformer::Transformer(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type)
-    : cfg_(cfg), weight_type_(weight_type) {
+Transformer::Transformer(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type,
+                         Backend& backend)
+    : cfg_(cfg), weight_type_(weight_type), backend_(&backend) {
   cfg_.validate();
   RLCD_REQUIRE(weights.type == WeightType::F32 || weights.type == WeightType::BF16 || weights.type == WeightType::F16,
                "weights: a checkpoint is f32, bf16 or f16, not ", weight_type_name(weights.type));
   ParameterTensors source;  // where each tensor sits in `weights`
   source.layout(cfg_);
   RLCD_REQUIRE(count == source.total, "weights: expected ", source.total, " values for this config, got ", count);
-  // forward() reads the embedding, the norms and the biases as f32 from params_ and every matrix
-  // from the packed copies. With f32 weights params_ keeps the matrices too (training, scoring
-  // and the tests read them); otherwise it keeps only the former, widened from the source, and
-  // the matrices are packed straight from the checkpoint's bytes: a bf16 checkpoint in bf16 is
-  // never widened, so loading needs no f32 copy of the model.
-  const bool keep_all = weight_type_ == WeightType::F32;
+  // forward() reads the embedding, the norms and the biases as f32 and every matrix as the
+  // backend's packed copy, so only those are kept, widened from the source; the matrices are packed
+  // straight from the checkpoint's bytes: a bf16 checkpoint in bf16 is never widened, and loading
+  // needs no f32 copy of the model.
   params_.num_layers = source.num_layers;
   for (int i = 0; i < kNumParams; i++) {
-    params_.sizes[i] = keep_all || !is_linear(i) ? source.sizes[i] : 0;
+    params_.sizes[i] = is_linear(i) ? 0 : source.sizes[i];
     params_.offsets[i] = params_.total;
     params_.total += params_.sizes[i];
   }
-  params_.memory.resize(params_.total);
+  std::vector<float> kept(params_.total);
   for (int i = 0; i < kNumParams; i++) {
-    float* dst = params_.get(i);
+    float* dst = kept.data() + params_.offsets[i];
     const size_t off = source.offsets[i];
     if (weights.type == WeightType::F32) std::memcpy(dst, static_cast<const float*>(weights.data) + off, sizeof(float) * params_.sizes[i]);
     else for (size_t j = 0; j < params_.sizes[i]; j++) dst[j] = weights.at(off + j);
   }
+  params_mem_ = Buffer(backend_, kept.size() * sizeof(float));
+  backend_->upload(params_mem_.raw(), kept.data(), kept.size() * sizeof(float));
   rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
   pack(weights, source);
 }
 
 size_t Transformer::weight_bytes() const {
-  size_t bytes = params_.total * sizeof(float) + packed_lm_head_.bytes();
-  for (const PackedLayer& p : packed_) bytes += p.wqkv.bytes() + p.wo.bytes() + p.w_gate_up.bytes() + p.w_down.bytes() + p.bqkv.size() * sizeof(float);
+  size_t bytes = params_.total * sizeof(float) + lm_head_->bytes();
+  for (const Layer& p : layers_) bytes += p.wqkv->bytes() + p.wo->bytes() + p.w_gate_up->bytes() + p.w_down->bytes() + p.bqkv.bytes();
   return bytes;
 }
 
 void Transformer::pack(SourceWeights weights, const ParameterTensors& source) {
   const ModelConfig& c = cfg_;
-  packed_.resize(c.n_layers);
+  layers_.resize(c.n_layers);
   const size_t C = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), H = c.hidden_dim;
+  Backend& b = *backend_;
   const size_t esize = element_bytes(weights.type);
-  auto tensor = [&](int index, int l) {  // layer l's slice of a stacked tensor, in source bytes
+  auto source_tensor = [&](int index, int l) {  // layer l's slice of a stacked tensor, in source bytes
     const size_t per = source.sizes[index] / (size_t)source.num_layers;
     return static_cast<const char*>(weights.data) + (source.offsets[index] + per * (size_t)l) * esize;
   };
@@ -103,76 +96,71 @@ void Transformer::pack(SourceWeights weights, const ParameterTensors& source) {
     return SourceWeights{stacked.data(), weights.type};
   };
   for (int l = 0; l < c.n_layers; l++) {
-    PackedLayer& p = packed_[l];
-    pack_weight(p.wqkv, concat({{tensor(kWq, l), QD * C}, {tensor(kWk, l), KVD * C}, {tensor(kWv, l), KVD * C}}),
-                (int)(QD + 2 * KVD), (int)C, weight_type_);
+    Layer& p = layers_[l];
+    p.wqkv = b.pack(concat({{source_tensor(kWq, l), QD * C}, {source_tensor(kWk, l), KVD * C}, {source_tensor(kWv, l), KVD * C}}),
+                    (int)(QD + 2 * KVD), (int)C, weight_type_);
     if (c.qkv_bias) {
-      const float* parts[3] = {params_.layer(kBq, l), params_.layer(kBk, l), params_.layer(kBv, l)};
-      const size_t sizes[3] = {QD, KVD, KVD};
-      p.bqkv.clear();
-      for (int i = 0; i < 3; i++) p.bqkv.insert(p.bqkv.end(), parts[i], parts[i] + sizes[i]);
+      std::vector<float> bias;
+      for (int index : {kBq, kBk, kBv}) {
+        const size_t per = source.sizes[index] / (size_t)source.num_layers;
+        for (size_t j = 0; j < per; j++) bias.push_back(weights.at(source.offsets[index] + per * (size_t)l + j));
+      }
+      p.bqkv = Buffer(&b, bias.size() * sizeof(float));
+      b.upload(p.bqkv.raw(), bias.data(), bias.size() * sizeof(float));
     }
-    pack_weight(p.wo, SourceWeights{tensor(kWo, l), weights.type}, (int)C, (int)QD, weight_type_);
-    pack_weight(p.w_gate_up, concat({{tensor(kWGate, l), H * C}, {tensor(kWUp, l), H * C}}), (int)(2 * H), (int)C, weight_type_);
-    pack_weight(p.w_down, SourceWeights{tensor(kWDown, l), weights.type}, (int)C, (int)H, weight_type_);
+    p.wo = b.pack(SourceWeights{source_tensor(kWo, l), weights.type}, (int)C, (int)QD, weight_type_);
+    p.w_gate_up = b.pack(concat({{source_tensor(kWGate, l), H * C}, {source_tensor(kWUp, l), H * C}}), (int)(2 * H), (int)C, weight_type_);
+    p.w_down = b.pack(SourceWeights{source_tensor(kWDown, l), weights.type}, (int)C, (int)H, weight_type_);
   }
   const int head = source.sizes[kLmHead] ? kLmHead : kTokEmb;
-  pack_weight(packed_lm_head_, SourceWeights{static_cast<const char*>(weights.data) + source.offsets[head] * esize, weights.type},
-              c.vocab_size, c.dim, weight_type_);
+  lm_head_ = b.pack(SourceWeights{static_cast<const char*>(weights.data) + source.offsets[head] * esize, weights.type},
+                    c.vocab_size, c.dim, weight_type_);
 }
 
-void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& a,
-                          int threads) const {
+void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& a, int threads) const {
   const ModelConfig& c = cfg_;
+  Backend& b = *backend_;
   const int N = batch.size();
   const int C = c.dim, H = c.hidden_dim, QD = c.q_dim(), KVD = c.kv_dim(), HS = c.head_dim;
   const long QKV = QD + 2 * KVD;  // row stride of the fused q|k|v output
   const int NL = (int)batch.logit_rows.size();
-  a.ensure(c, N, NL, cache.t_max, threads);
-  const ParameterTensors& p = params_;
-  const int* pos = batch.pos.data();
-  const int* slot = batch.slots.data();
+  a.ensure(b, c, N, NL);
+  b.upload(a.tokens.raw(), batch.tokens.data(), sizeof(int) * N);
+  b.upload(a.pos.raw(), batch.pos.data(), sizeof(int) * N);
+  b.upload(a.slots.raw(), batch.slots.data(), sizeof(int) * N);
+  if (NL > 0) b.upload(a.wanted.raw(), batch.logit_rows.data(), sizeof(int) * NL);
+  const int* pos = a.pos.i32();
+  const int* slot = a.slots.i32();
 
-  // One parallel region for the whole step; the kernels share out their loops (see dims.h).
-#pragma omp parallel num_threads(threads)
-  {
-    embedding_forward(a.x.data(), batch.tokens.data(), p.get(kTokEmb), N, C);
+  // One unit of work for the whole step (on the CPU one parallel region; the ops share out their loops).
+  b.run(threads, [&] {
+    b.embedding_forward(a.x.f32(), a.tokens.i32(), tensor(kTokEmb), N, C);
     for (int l = 0; l < c.n_layers; l++) {
       // attention block: x += Wo attn(rope(Wq xb), rope(Wk xb), Wv xb), xb = rmsnorm(x)
-      const PackedLayer& pl = packed_[l];
-      rmsnorm_forward(a.xb.data(), a.x.data(), p.layer(kAttnNorm, l), N, C, c.rms_eps);
-      matmul_packed_forward(a.qkv.data(), a.xb.data(), pl.wqkv, c.qkv_bias ? pl.bqkv.data() : nullptr, N);
-      float* q = a.qkv.data();
-      float* k = q + QD;
-      const float* v = k + KVD;
-      // RoPE on the row's q and k, then its k and v into the cache: one pass, one barrier.
-      LayerCache lc = cache.layer(l);
-#pragma omp for schedule(static)
-      for (int n = 0; n < N; n++) {
-        rope_forward_row(q + n * QKV, pos[n], c.n_heads, HS, c.rope_style, rope_);
-        rope_forward_row(k + n * QKV, pos[n], c.n_kv_heads, HS, c.rope_style, rope_);
-        size_t off = ((size_t)slot[n] * cache.t_max + pos[n]) * KVD;
-        std::memcpy(lc.k + off, k + n * QKV, sizeof(float) * KVD);
-        std::memcpy(lc.v + off, v + n * QKV, sizeof(float) * KVD);
-      }
-      attention_forward(a.att.data(), q, QKV, slot, pos, lc, N, c.n_heads, c.n_kv_heads, HS,
-                        a.scratch.data());
-      matmul_packed_forward(a.x.data(), a.att.data(), pl.wo, nullptr, N, true);
+      const Layer& pl = layers_[l];
+      b.rmsnorm_forward(a.xb.f32(), a.x.f32(), layer_tensor(kAttnNorm, l), N, C, c.rms_eps, nullptr);
+      b.matmul(a.qkv.f32(), a.xb.f32(), *pl.wqkv, c.qkv_bias ? pl.bqkv.f32() : nullptr, N, false);
+      const KVView lc = cache.layer(l);
+      b.rope_and_cache(a.qkv.f32(), QKV, pos, slot, N, c.n_heads, c.n_kv_heads, HS, c.rope_style, rope_, lc);
+      b.attention_decode(a.att.f32(), a.qkv.f32(), QKV, slot, pos, lc, N, c.n_heads, c.n_kv_heads, HS);
+      b.matmul(a.x.f32(), a.att.f32(), *pl.wo, nullptr, N, true);
 
       // MLP block: x += Wdown (silu(Wgate xb) * Wup xb), xb = rmsnorm(x)
-      rmsnorm_forward(a.xb.data(), a.x.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps);
-      matmul_packed_forward(a.gate_up.data(), a.xb.data(), pl.w_gate_up, nullptr, N);
-      swiglu_forward(a.hidden.data(), a.gate_up.data(), N, H);
-      matmul_packed_forward(a.x.data(), a.hidden.data(), pl.w_down, nullptr, N, true);
+      b.rmsnorm_forward(a.xb.f32(), a.x.f32(), layer_tensor(kMlpNorm, l), N, C, c.rms_eps, nullptr);
+      b.matmul(a.gate_up.f32(), a.xb.f32(), *pl.w_gate_up, nullptr, N, false);
+      b.swiglu_forward(a.hidden.f32(), a.gate_up.f32(), N, H);
+      b.matmul(a.x.f32(), a.hidden.f32(), *pl.w_down, nullptr, N, true);
     }
     if (NL > 0) {
       // Only the rows whose logits are wanted pay for the final norm and the LM head.
-#pragma omp for schedule(static)
-      for (int i = 0; i < NL; i++)
-        rmsnorm_row(a.logits_in.data() + (size_t)i * C, a.x.data() + (size_t)batch.logit_rows[i] * C,
-                    p.get(kFinalNorm), C, c.rms_eps);
-      matmul_packed_forward(a.logits.data(), a.logits_in.data(), packed_lm_head_, nullptr, NL);
+      b.rmsnorm_rows(a.logits_in.f32(), a.x.f32(), a.wanted.i32(), tensor(kFinalNorm), NL, C, c.rms_eps);
+      b.matmul(a.logits.f32(), a.logits_in.f32(), *lm_head_, nullptr, NL, false);
     }
+  });
+  if (NL > 0 && b.kind() != DeviceKind::Cpu) {
+    a.host_copy.resize((size_t)NL * c.vocab_size);
+    b.download(a.host_copy.data(), a.logits.f32(), sizeof(float) * a.host_copy.size());
+    a.host_logits_ = a.host_copy.data();
   }
 }
 

@@ -3,7 +3,9 @@
 
 #include <vector>
 
-#include "../common/aligned_buffer.h"
+#include <memory>
+
+#include "../backend/backend.h"
 #include "../common/thread_tuner.h"
 #include "../kernels/matmul_packed.h"
 #include "config.h"
@@ -30,28 +32,37 @@ struct TokenBatch {
   }
 };
 
-// Activation buffers for up to `rows` rows, reused across forward calls.
+// Activation buffers for up to `rows` rows, in the backend's memory, reused across forward calls.
 struct Activations {
   int rows = 0, logit_rows = 0;
-  AlignedBuffer x, xb, qkv, att, gate_up, hidden, logits_in, logits, scratch;
-  void ensure(const ModelConfig& cfg, int rows, int logit_rows, int t_max, int threads);
+  Buffer x, xb, qkv, att, gate_up, hidden, logits_in, logits;
+  Buffer tokens, pos, slots, wanted;  // the batch's ints (int32), uploaded each step
+  void ensure(Backend& backend, const ModelConfig& cfg, int rows, int logit_rows);
+  // The logits of the last forward (logit_rows, V) in host memory: the backend's own buffer on the
+  // CPU, a copy downloaded after the step elsewhere.
+  const float* host_logits() const { return host_logits_ ? host_logits_ : logits.f32(); }
+  std::vector<float> host_copy;
+  const float* host_logits_ = nullptr;
 };
 
 class Transformer {
  public:
   // Copies `count` weights laid out as ParameterTensors (see weights.h), f32 or the bits of a bf16 /
-  // f16 checkpoint. With a weight type other than F32, the linear weights are kept only in that type.
-  Transformer(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type = WeightType::F32);
-  Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type = WeightType::F32)
-      : Transformer(cfg, SourceWeights{weights, WeightType::F32}, count, weight_type) {}
+  // f16 checkpoint, into `backend`'s memory: the linear weights as the backend's matrices in
+  // `weight_type`, the embedding, norms and biases as f32.
+  Transformer(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type = WeightType::F32,
+              Backend& backend = cpu_backend());
+  Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type = WeightType::F32,
+              Backend& backend = cpu_backend())
+      : Transformer(cfg, SourceWeights{weights, WeightType::F32}, count, weight_type, backend) {}
   const ModelConfig& config() const { return cfg_; }
-  const ParameterTensors& params() const { return params_; }
+  Backend& backend() const { return *backend_; }
   WeightType weight_type() const { return weight_type_; }
-  // Bytes of weights held: the packed matrices plus the f32 tensors kept (embedding, norms, biases).
+  // Bytes of weights held: the matrices plus the f32 tensors kept (embedding, norms, biases).
   size_t weight_bytes() const;
 
   // Runs the rows of `batch` through every layer, writing their keys/values into `cache` first,
-  // and returns the logits of batch.logit_rows in acts.logits: (logit_rows, V).
+  // and returns the logits of batch.logit_rows in acts.host_logits(): (logit_rows, V).
   // Tokens and positions must already be checked (token in [0, V), pos < cache.t_max).
   void forward(const TokenBatch& batch, KVCache& cache, Activations& acts, int threads) const;
 
@@ -59,21 +70,25 @@ class Transformer {
   TunerTable& decode_tuners() const { return decode_tuners_; }
 
  private:
-  // Inference copies of every linear weight in the panel layout of matmul_packed.h, per layer.
-  // q, k, v are one matrix (rows of Wq, then Wk, then Wv) and gate, up another, so each block
-  // is one matmul: fewer barriers per step and better balance across threads.
-  struct PackedLayer {
-    PackedMatrix wqkv, wo, w_gate_up, w_down;
-    std::vector<float> bqkv;  // (QD + 2 KVD) with qkv_bias, else empty
+  // Every linear weight as the backend's matrix, per layer. q, k, v are one matrix (rows of Wq,
+  // then Wk, then Wv) and gate, up another, so each block is one matmul: fewer barriers per step
+  // and better balance across threads.
+  struct Layer {
+    std::unique_ptr<Matrix> wqkv, wo, w_gate_up, w_down;
+    Buffer bqkv;  // (QD + 2 KVD) with qkv_bias
   };
   void pack(SourceWeights weights, const ParameterTensors& source);
+  const float* tensor(int index) const { return params_mem_.f32() + params_.offsets[index]; }
+  const float* layer_tensor(int index, int l) const { return tensor(index) + params_.sizes[index] / (size_t)cfg_.n_layers * l; }
 
   ModelConfig cfg_;
   WeightType weight_type_;
-  ParameterTensors params_;
+  Backend* backend_;
+  ParameterTensors params_;  // the layout of the f32 tensors forward() reads (memory unused)
+  Buffer params_mem_;        // their values, in the backend's memory
   RopeTable rope_;
-  std::vector<PackedLayer> packed_;
-  PackedMatrix packed_lm_head_;
+  std::vector<Layer> layers_;
+  std::unique_ptr<Matrix> lm_head_;
   mutable TunerTable decode_tuners_;
 };
 
