@@ -177,6 +177,7 @@ class Backend {
                                  int V) = 0;
   virtual void logprobs_entropy_forward(float* logprobs, float* entropy, const float* logits, const int* targets, int N,
                                         int V) = 0;
+  virtual void entropy_forward(float* entropy, const float* logits, int N, int V) = 0;
   virtual void entropy_backward(float* dlogits, const float* logits, const float* dentropy, int N, int V) = 0;
   // The two below run outside run(), on whole parameter sets, between steps.
   // sum of g[i]^2 over i < n, summed in double (the global gradient norm is the root of the total)
@@ -186,6 +187,24 @@ class Backend {
   virtual void adamw(float* param, float* grad, float* m, float* v, long n, const AdamWConfig& cfg, long step,
                      float grad_scale) = 0;
 };
+
+// The three products of a Linear layer with weight W (out, in) and row-major activations, as
+// gemm() calls (see kernels/gemm.h), so model code reads as layers.
+// y (M, out) (+)= x (M, in) W^T
+inline void linear_forward(Backend& b, float* y, long ldy, const float* x, long ldx, const float* W, int M, int in, int out,
+                           bool accumulate = false) {
+  b.gemm(M, out, in, View2D{x, ldx, 1}, View2D{W, 1, in}, y, ldy, accumulate);
+}
+// dx (M, in) (+)= dy (M, out) W
+inline void linear_backward_input(Backend& b, float* dx, long lddx, const float* dy, long lddy, const float* W, int M, int in,
+                                  int out, bool accumulate) {
+  b.gemm(M, in, out, View2D{dy, lddy, 1}, View2D{W, in, 1}, dx, lddx, accumulate);
+}
+// dW (out, in) += dy (M, out)^T x (M, in)
+inline void linear_backward_weight(Backend& b, float* dW, const float* dy, long lddy, const float* x, long ldx, int M, int in,
+                                   int out) {
+  b.gemm(out, in, M, View2D{dy, 1, lddy}, View2D{x, ldx, 1}, dW, in, true);
+}
 
 // The CPU backend (one per process; it holds no state of a model).
 Backend& cpu_backend();

@@ -235,6 +235,9 @@ class CpuBackend final : public Backend {
                                 int V) override {
     rlcd::logprobs_entropy_forward(logprobs, entropy, logits, targets, N, V);
   }
+  void entropy_forward(float* entropy, const float* logits, int N, int V) override {
+    rlcd::entropy_forward(entropy, logits, N, V);
+  }
   void entropy_backward(float* dlogits, const float* logits, const float* dentropy, int N, int V) override {
     rlcd::entropy_backward(dlogits, logits, dentropy, N, V);
   }

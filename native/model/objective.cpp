@@ -4,7 +4,7 @@
 
 #include "../common/check.h"
 #include "../losses/bradley_terry.h"
-#include "../losses/logprobs.h"
+#include "../losses/logprobs.h"  // cross_entropy_loss: a reduction over per-token log-probs, on the host
 #include "../losses/ppo.h"
 
 namespace rlcd {
@@ -20,12 +20,12 @@ void require_size(const std::vector<float>& v, size_t n, const char* name) {
   RLCD_REQUIRE(v.size() == n, "loss.", name, " has ", v.size(), " entries; this batch needs ", n);
 }
 
-// Runs f on the model's thread team: the row kernels of losses/ are `omp for` loops that share
-// their rows out over the enclosing parallel region (without one they run on a single thread).
+// Runs the backend ops in f as one unit of work (on the CPU, the model's thread team). The ops over
+// logits (log-probs, entropy and their gradients) run on the backend; the sequence-level losses
+// below (cross-entropy, Bradley-Terry, PPO, DPO) reduce per-token log-probs on the host.
 template <typename F>
 void on_team(const TrainableModel& m, F f) {
-#pragma omp parallel num_threads(m.threads())
-  f();
+  m.backend().run(m.threads(), [&] { f(m.backend()); });
 }
 
 // The batch with logits wanted only at the positions where `w` is non-zero (the rows a token loss
@@ -67,10 +67,10 @@ ObjectiveStats sft(TrainableModel& m, const TrainBatch& b, const LossSpec& loss,
   auto& lp = sized(s.logprobs, R);
   auto& dlp = sized(s.dlogprobs, R);
   auto& dlogits = sized(s.dlogits, (size_t)R * V);
-  on_team(m, [&] { logprobs_forward(lp.data(), m.logits(), tgt.data(), R, V); });
+  on_team(m, [&](Backend& b) { b.logprobs_forward(lp.data(), m.logits(), tgt.data(), R, V); });
   float l = cross_entropy_loss(dlp.data(), lp.data(), w.data(), R);
   for (auto& g : dlp) g *= loss.scale;
-  on_team(m, [&] { logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
+  on_team(m, [&](Backend& b) { b.logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
   m.backward(dlogits.data(), nullptr);
   double tokens = 0;
   for (float x : loss.weights) tokens += x;
@@ -107,10 +107,10 @@ ObjectiveStats policy(TrainableModel& m, const TrainBatch& b, const LossSpec& lo
   auto& dlogits = sized(s.dlogits, (size_t)R * V);
   auto& ent = sized(s.entropy, R);
   auto& dent = sized(s.dentropy, R);
-  on_team(m, [&] { logprobs_entropy_forward(lp.data(), ent.data(), m.logits(), tgt.data(), R, V); });
+  on_team(m, [&](Backend& b) { b.logprobs_entropy_forward(lp.data(), ent.data(), m.logits(), tgt.data(), R, V); });
   PolicyLossStats st = ppo_policy_loss(dlp.data(), lp.data(), old.data(), adv.data(), mask.data(), R, loss.cliprange);
   for (auto& g : dlp) g *= loss.scale;
-  on_team(m, [&] { logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
+  on_team(m, [&](Backend& b) { b.logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
   double count = 0, ent_mean = 0;
   for (int n = 0; n < R; n++) {
     count += mask[n];
@@ -120,7 +120,7 @@ ObjectiveStats policy(TrainableModel& m, const TrainBatch& b, const LossSpec& lo
   double total = st.loss;
   if (loss.entropy_coef != 0.0f && count > 0) {
     for (int n = 0; n < R; n++) dent[n] = (float)(-loss.entropy_coef * loss.scale * mask[n] / count);
-    on_team(m, [&] { entropy_backward(dlogits.data(), m.logits(), dent.data(), R, V); });
+    on_team(m, [&](Backend& b) { b.entropy_backward(dlogits.data(), m.logits(), dent.data(), R, V); });
     total -= loss.entropy_coef * ent_mean;
   }
   m.backward(dlogits.data(), nullptr);
@@ -158,7 +158,7 @@ ObjectiveStats dpo(TrainableModel& m, const TrainBatch& b, const LossSpec& loss,
   auto& lp = sized(s.logprobs, R);
   auto& dlp = sized(s.dlogprobs, R);
   auto& dlogits = sized(s.dlogits, (size_t)R * V);
-  on_team(m, [&] { logprobs_forward(lp.data(), m.logits(), tgt.data(), R, V); });
+  on_team(m, [&](Backend& b) { b.logprobs_forward(lp.data(), m.logits(), tgt.data(), R, V); });
   std::vector<double> sums(b.B, 0.0);
   for (int i = 0; i < R; i++) sums[rows[i] / T] += (double)w[i] * lp[i];
   std::vector<float> pc(P), pr(P), dc(P), dr(P);
@@ -172,7 +172,7 @@ ObjectiveStats dpo(TrainableModel& m, const TrainBatch& b, const LossSpec& loss,
     const int r = rows[i] / T;
     dlp[i] = (r % 2 == 0 ? dc[r / 2] : dr[r / 2]) * loss.scale * w[i];
   }
-  on_team(m, [&] { logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
+  on_team(m, [&](Backend& b) { b.logprobs_backward(dlogits.data(), m.logits(), tgt.data(), dlp.data(), R, V); });
   m.backward(dlogits.data(), nullptr);
   return {{"loss", st.loss}, {"rewardChosen", st.reward_chosen}, {"rewardRejected", st.reward_rejected},
           {"accuracy", st.accuracy}, {"margin", st.margin}, {"logpChosen", st.logp_chosen},
@@ -242,7 +242,7 @@ std::vector<float> evaluate(TrainableModel& m, const TrainBatch& b, EvalKind kin
     case EvalKind::Logprobs: {
       auto tgt = next_tokens(b);
       out.resize(N);
-      on_team(m, [&] { logprobs_forward(out.data(), m.logits(), tgt.data(), N, V); });
+      on_team(m, [&](Backend& b) { b.logprobs_forward(out.data(), m.logits(), tgt.data(), N, V); });
       for (int r = 0; r < b.B; r++) out[(size_t)r * T + T - 1] = 0.0f;
       break;
     }
@@ -254,7 +254,7 @@ std::vector<float> evaluate(TrainableModel& m, const TrainBatch& b, EvalKind kin
     case EvalKind::Logits: out.assign(m.logits(), m.logits() + (size_t)N * V); break;
     case EvalKind::Entropy:
       out.resize(N);
-      on_team(m, [&] { entropy_forward(out.data(), m.logits(), N, V); });
+      on_team(m, [&](Backend& b) { b.entropy_forward(out.data(), m.logits(), N, V); });
       break;
   }
   return out;

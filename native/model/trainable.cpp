@@ -5,36 +5,11 @@
 #include <cstring>
 
 #include "../common/check.h"
-#include "../kernels/causal_attention.h"
-#include "../kernels/embedding.h"
-#include "../kernels/gemm.h"
-#include "../kernels/rmsnorm.h"
-#include "../kernels/simd.h"
-#include "../kernels/swiglu.h"
 #include "sampler.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 namespace rlcd {
 
 namespace {
-
-// dst = src, shared out over the team.
-void copy_rows(float* dst, const float* src, long n) {
-#pragma omp for schedule(static)
-  for (long i = 0; i < n; i += 4096) std::memcpy(dst + i, src + i, sizeof(float) * std::min(4096L, n - i));
-}
-// dst[c] += sum_n src[n * ld + c]
-void column_sums(float* dst, const float* src, long ld, int N, int cols) {
-#pragma omp for schedule(static)
-  for (int c = 0; c < cols; c++) {
-    float s = 0.0f;
-    for (int n = 0; n < N; n++) s += src[(long)n * ld + c];
-    dst[c] += s;
-  }
-}
 
 // Which ParameterTensors entry and bias a LoRA target adapts.
 int weight_of(int target) {
@@ -150,30 +125,23 @@ void TrainableModel::ensure(int B_in, int T_in, bool want_logits) {
     cap_T_ = T;
     cap_B_ = B;
   }
-  size_t att_scratch = (size_t)(threads_ + 1) * causal_attention_scratch(T, c.head_dim);
-  if (attn_scratch_.size() < att_scratch) attn_scratch_.resize(att_scratch);
 }
 
 void TrainableModel::linear(float* y, long ldy, const float* x, long ldx, const float* W, const float* bias, int l,
                             int target, int in, int out, bool adapters, bool accumulate) {
+  Backend& b = *backend_;
   const int N = B_ * T_;
-  linear_forward(y, ldy, x, ldx, W, N, in, out, accumulate);
-  if (bias) {
-#pragma omp for schedule(static)
-    for (int n = 0; n < N; n++)
-      for (int j = 0; j < out; j++) y[(long)n * ldy + j] += bias[j];
-  }
+  linear_forward(b, y, ldy, x, ldx, W, N, in, out, accumulate);
+  if (bias) b.add_bias(y, ldy, bias, N, out);
   if (target >= 0 && adapters && lora_.slots[l][target].on) {
     const auto& s = lora_.slots[l][target];
     const int r = lora_.cfg.rank;
     float* xa = layers_[l].lora_xa[target].data();
-    linear_forward(xa, r, x, ldx, lora_params_.data() + s.a, N, in, r, false);  // (N, r) = x A^T
+    linear_forward(b, xa, r, x, ldx, lora_params_.data() + s.a, N, in, r, false);  // (N, r) = x A^T
     // y += scale * xa B^T: scale folded into a copy of B would cost memory; scale xa into dxa_ scratch.
     float* xs = dxa_.data();
-    const float sc = lora_.cfg.scale();
-#pragma omp for schedule(static)
-    for (long i = 0; i < (long)N * r; i++) xs[i] = xa[i] * sc;
-    linear_forward(y, ldy, xs, r, lora_params_.data() + s.b, N, r, out, true);
+    b.scale(xs, xa, lora_.cfg.scale(), (long)N * r);
+    linear_forward(b, y, ldy, xs, r, lora_params_.data() + s.b, N, r, out, true);
   }
 }
 
@@ -210,54 +178,51 @@ void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool ada
   const long QKV = QD + 2 * KVD;
   const ParameterTensors& p = params_;
 
-#pragma omp parallel num_threads(threads_)
-  {
-    embedding_forward(layers_[0].in.data(), tokens_.data(), p.get(kTokEmb), N, C);
+  Backend& b = *backend_;
+  const int* tokens = tokens_.data();  // host memory: the CPU backend's own (see backend.h)
+  const int* pos = pos_.data();
+  b.run(threads_, [&] {
+    b.embedding_forward(layers_[0].in.data(), tokens, p.get(kTokEmb), N, C);
     for (int l = 0; l < c.n_layers; l++) {
       LayerActs& a = layers_[l];
-      rmsnorm_forward(a.ln1.data(), a.in.data(), p.layer(kAttnNorm, l), N, C, c.rms_eps, a.rstd1.data());
+      b.rmsnorm_forward(a.ln1.data(), a.in.data(), p.layer(kAttnNorm, l), N, C, c.rms_eps, a.rstd1.data());
       float* q = a.qkv.data();
       linear(q, QKV, a.ln1.data(), C, p.layer(kWq, l), c.qkv_bias ? p.layer(kBq, l) : nullptr, l, kLoraQ, C, QD, adapters, false);
       linear(q + QD, QKV, a.ln1.data(), C, p.layer(kWk, l), c.qkv_bias ? p.layer(kBk, l) : nullptr, l, kLoraK, C, KVD, adapters, false);
       linear(q + QD + KVD, QKV, a.ln1.data(), C, p.layer(kWv, l), c.qkv_bias ? p.layer(kBv, l) : nullptr, l, kLoraV, C, KVD, adapters, false);
-      rope_forward(q, QKV, pos_.data(), N, c.n_heads, HS, c.rope_style, rope_);
-      rope_forward(q + QD, QKV, pos_.data(), N, c.n_kv_heads, HS, c.rope_style, rope_);
-      causal_attention_forward(a.att.data(), a.probs.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS,
-                               attn_scratch_.data());
-      copy_rows(a.mid.data(), a.in.data(), (long)N * C);
+      b.rope_forward(q, QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
+      b.rope_forward(q + QD, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
+      b.causal_attention_forward(a.att.data(), a.probs.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS);
+      b.copy(a.mid.data(), a.in.data(), (long)N * C);
       linear(a.mid.data(), C, a.att.data(), QD, p.layer(kWo, l), nullptr, l, kLoraO, QD, C, adapters, true);
-      rmsnorm_forward(a.ln2.data(), a.mid.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps, a.rstd2.data());
+      b.rmsnorm_forward(a.ln2.data(), a.mid.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps, a.rstd2.data());
       linear(a.gate_up.data(), 2 * H, a.ln2.data(), C, p.layer(kWGate, l), nullptr, l, kLoraGate, C, H, adapters, false);
       linear(a.gate_up.data() + H, 2 * H, a.ln2.data(), C, p.layer(kWUp, l), nullptr, l, kLoraUp, C, H, adapters, false);
-      swiglu_forward(a.hidden.data(), a.gate_up.data(), N, H);
+      b.swiglu_forward(a.hidden.data(), a.gate_up.data(), N, H);
       float* next = l + 1 < c.n_layers ? layers_[l + 1].in.data() : resid_out_.data();
-      copy_rows(next, a.mid.data(), (long)N * C);
+      b.copy(next, a.mid.data(), (long)N * C);
       linear(next, C, a.hidden.data(), H, p.layer(kWDown, l), nullptr, l, kLoraDown, H, C, adapters, true);
     }
-    rmsnorm_forward(lnf_.data(), resid_out_.data(), p.get(kFinalNorm), N, C, c.rms_eps, rstdf_.data());
+    b.rmsnorm_forward(lnf_.data(), resid_out_.data(), p.get(kFinalNorm), N, C, c.rms_eps, rstdf_.data());
     if (want_logits && logit_rows_.empty()) {
-      linear_forward(logits_.data(), c.vocab_size, lnf_.data(), C, p.lm_head(), N, C, c.vocab_size, false);
+      linear_forward(b, logits_.data(), c.vocab_size, lnf_.data(), C, p.lm_head(), N, C, c.vocab_size, false);
     } else if (want_logits) {
       const int R = (int)logit_rows_.size();
-#pragma omp for schedule(static)
-      for (int i = 0; i < R; i++) std::memcpy(lnf_rows_.data() + (long)i * C, lnf_.data() + (long)logit_rows_[i] * C, sizeof(float) * C);
-      linear_forward(logits_.data(), c.vocab_size, lnf_rows_.data(), C, p.lm_head(), R, C, c.vocab_size, false);
+      b.gather_rows(lnf_rows_.data(), lnf_.data(), logit_rows_.data(), R, C);
+      linear_forward(b, logits_.data(), c.vocab_size, lnf_rows_.data(), C, p.lm_head(), R, C, c.vocab_size, false);
     }
-    if (head_kind_ != HeadKind::None) {
-      const float* w = head_params_.data();
-#pragma omp for schedule(static)
-      for (int n = 0; n < N; n++) head_out_.data()[n] = dot(lnf_.data() + (long)n * C, w, C) + w[C];
-    }
-  }
+    if (head_kind_ != HeadKind::None) b.head_forward(head_out_.data(), lnf_.data(), head_params_.data(), N, C);
+  });
 }
 
 void TrainableModel::linear_back(float* dx, long lddx, const float* dy, long lddy, const float* x, long ldx,
                                  const float* W, float* dW, float* dbias, int l, int target, int in, int out,
                                  bool accumulate_dx) {
+  Backend& b = *backend_;
   const int N = B_ * T_;
-  linear_backward_input(dx, lddx, dy, lddy, W, N, in, out, accumulate_dx);
-  if (dW) linear_backward_weight(dW, dy, lddy, x, ldx, N, in, out);
-  if (dbias) column_sums(dbias, dy, lddy, N, out);
+  linear_backward_input(b, dx, lddx, dy, lddy, W, N, in, out, accumulate_dx);
+  if (dW) linear_backward_weight(b, dW, dy, lddy, x, ldx, N, in, out);
+  if (dbias) b.column_sums(dbias, dy, lddy, N, out);
   if (target >= 0 && used_adapters_ && lora_.slots[l][target].on) {
     const auto& s = lora_.slots[l][target];
     const int r = lora_.cfg.rank;
@@ -269,18 +234,16 @@ void TrainableModel::linear_back(float* dx, long lddx, const float* dy, long ldd
     const float* A = lora_params_.data() + s.a;
     const float* Bm = lora_params_.data() + s.b;
     // y = sc * xa B^T:  dB += sc dy^T xa;  dxa = sc dy B
-    linear_backward_input(dxa, r, dy, lddy, Bm, N, r, out, false);
-#pragma omp for schedule(static)
-    for (long i = 0; i < (long)N * r; i++) dxa[i] *= sc;
+    linear_backward_input(b, dxa, r, dy, lddy, Bm, N, r, out, false);
+    b.scale(dxa, dxa, sc, (long)N * r);
     // dB (out, r) += sc * dy^T xa, through a scaled copy of xa ((N, r): not dtmp_, which holds
     // (N, C) and is too small when r > C).
     float* xs = xa_scaled_.data();
-#pragma omp for schedule(static)
-    for (long i = 0; i < (long)N * r; i++) xs[i] = xa[i] * sc;
-    linear_backward_weight(dB, dy, lddy, xs, r, N, r, out);
+    b.scale(xs, xa, sc, (long)N * r);
+    linear_backward_weight(b, dB, dy, lddy, xs, r, N, r, out);
     // xa = x A^T:  dA += dxa^T x;  dx += dxa A
-    linear_backward_weight(dA, dxa, r, x, ldx, N, in, r);
-    linear_backward_input(dx, lddx, dxa, r, A, N, in, r, true);
+    linear_backward_weight(b, dA, dxa, r, x, ldx, N, in, r);
+    linear_backward_input(b, dx, lddx, dxa, r, A, N, in, r, true);
   }
 }
 
@@ -303,73 +266,51 @@ void TrainableModel::backward(const float* dlogits, const float* dhead) {
   // Frozen norms still need somewhere to put their weight gradient.
   float* sink = dscratch_.data();
 
-#pragma omp parallel num_threads(threads_)
-  {
+  Backend& b = *backend_;
+  const int* tokens = tokens_.data();
+  const int* pos = pos_.data();
+  b.run(threads_, [&] {
     // Head and LM head into d(lnf)
-#pragma omp for schedule(static)
-    for (long i = 0; i < (long)N * C; i++) dlnf_.data()[i] = 0.0f;
+    b.zero(dlnf_.data(), (long)N * C);
     if (dlogits && logit_rows_.empty()) {
-      linear_backward_input(dlnf_.data(), C, dlogits, c.vocab_size, p.lm_head(), N, C, c.vocab_size, true);
+      linear_backward_input(b, dlnf_.data(), C, dlogits, c.vocab_size, p.lm_head(), N, C, c.vocab_size, true);
       float* dlm = base_grads ? (c.tied_embeddings ? G0(kTokEmb) : G0(kLmHead)) : nullptr;
-      if (dlm) linear_backward_weight(dlm, dlogits, c.vocab_size, lnf_.data(), C, N, C, c.vocab_size);
+      if (dlm) linear_backward_weight(b, dlm, dlogits, c.vocab_size, lnf_.data(), C, N, C, c.vocab_size);
     } else if (dlogits) {
       // Only the selected rows have logits: their d(lnf) is scattered back to its positions.
       const int R = (int)logit_rows_.size();
-      linear_backward_input(dlnf_rows_.data(), C, dlogits, c.vocab_size, p.lm_head(), R, C, c.vocab_size, false);
-#pragma omp for schedule(static)
-      for (int i = 0; i < R; i++) {
-        float* d = dlnf_.data() + (long)logit_rows_[i] * C;
-        const float* src = dlnf_rows_.data() + (long)i * C;
-        for (int j = 0; j < C; j++) d[j] += src[j];
-      }
+      linear_backward_input(b, dlnf_rows_.data(), C, dlogits, c.vocab_size, p.lm_head(), R, C, c.vocab_size, false);
+      b.scatter_add_rows(dlnf_.data(), dlnf_rows_.data(), logit_rows_.data(), R, C);
       float* dlm = base_grads ? (c.tied_embeddings ? G0(kTokEmb) : G0(kLmHead)) : nullptr;
-      if (dlm) linear_backward_weight(dlm, dlogits, c.vocab_size, lnf_rows_.data(), C, R, C, c.vocab_size);
+      if (dlm) linear_backward_weight(b, dlm, dlogits, c.vocab_size, lnf_rows_.data(), C, R, C, c.vocab_size);
     }
-    if (dhead && head_kind_ != HeadKind::None) {
-      const float* w = head_params_.data();
-      float* dw = head_grads_.data();
-#pragma omp for schedule(static)
-      for (int n = 0; n < N; n++)
-        for (int j = 0; j < C; j++) dlnf_.data()[(long)n * C + j] += dhead[n] * w[j];
-#pragma omp for schedule(static)
-      for (int j = 0; j < C; j++) {
-        float s = 0.0f;
-        for (int n = 0; n < N; n++) s += dhead[n] * lnf_.data()[(long)n * C + j];
-        dw[j] += s;
-      }
-#pragma omp single
-      {
-        float s = 0.0f;
-        for (int n = 0; n < N; n++) s += dhead[n];
-        dw[C] += s;
-      }
-    }
-    rmsnorm_backward(dres_.data(), base_grads ? G0(kFinalNorm) : sink, dlnf_.data(), resid_out_.data(),
-                     p.get(kFinalNorm), rstdf_.data(), N, C);
+    if (dhead && head_kind_ != HeadKind::None)
+      b.head_backward(dlnf_.data(), head_grads_.data(), dhead, lnf_.data(), head_params_.data(), N, C);
+    b.rmsnorm_backward(dres_.data(), base_grads ? G0(kFinalNorm) : sink, dlnf_.data(), resid_out_.data(),
+                       p.get(kFinalNorm), rstdf_.data(), N, C);
 
     for (int l = c.n_layers - 1; l >= 0; l--) {
       LayerActs& a = layers_[l];
       // MLP block: out = mid + hidden Wdown^T
       linear_back(dhidden_.data(), H, dres_.data(), C, a.hidden.data(), H, p.layer(kWDown, l), G(kWDown, l), nullptr, l,
                   kLoraDown, H, C, false);
-      swiglu_backward(dgate_up_.data(), dhidden_.data(), a.gate_up.data(), N, H);
+      b.swiglu_backward(dgate_up_.data(), dhidden_.data(), a.gate_up.data(), N, H);
       linear_back(dln_.data(), C, dgate_up_.data(), 2 * H, a.ln2.data(), C, p.layer(kWGate, l), G(kWGate, l), nullptr, l,
                   kLoraGate, C, H, false);
       linear_back(dln_.data(), C, dgate_up_.data() + H, 2 * H, a.ln2.data(), C, p.layer(kWUp, l), G(kWUp, l), nullptr, l,
                   kLoraUp, C, H, true);
-      rmsnorm_backward(dtmp_.data(), base_grads ? G(kMlpNorm, l) : sink, dln_.data(), a.mid.data(), p.layer(kMlpNorm, l),
-                       a.rstd2.data(), N, C);
+      b.rmsnorm_backward(dtmp_.data(), base_grads ? G(kMlpNorm, l) : sink, dln_.data(), a.mid.data(), p.layer(kMlpNorm, l),
+                         a.rstd2.data(), N, C);
       // d mid = d out (residual) + through the norm
-#pragma omp for schedule(static)
-      for (long i = 0; i < (long)N * C; i++) dmid_.data()[i] = dres_.data()[i] + dtmp_.data()[i];
+      b.add(dmid_.data(), dres_.data(), dtmp_.data(), (long)N * C);
 
       // attention block: mid = in + att Wo^T
       linear_back(datt_.data(), QD, dmid_.data(), C, a.att.data(), QD, p.layer(kWo, l), G(kWo, l), nullptr, l, kLoraO,
                   QD, C, false);
-      causal_attention_backward(dqkv_.data(), datt_.data(), a.probs.data(), a.qkv.data(), QKV, B_, T_, c.n_heads,
-                                c.n_kv_heads, HS, attn_scratch_.data());
-      rope_backward(dqkv_.data(), QKV, pos_.data(), N, c.n_heads, HS, c.rope_style, rope_);
-      rope_backward(dqkv_.data() + QD, QKV, pos_.data(), N, c.n_kv_heads, HS, c.rope_style, rope_);
+      b.causal_attention_backward(dqkv_.data(), datt_.data(), a.probs.data(), a.qkv.data(), QKV, B_, T_, c.n_heads,
+                                  c.n_kv_heads, HS);
+      b.rope_backward(dqkv_.data(), QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
+      b.rope_backward(dqkv_.data() + QD, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
       float* dq = dqkv_.data();
       linear_back(dln_.data(), C, dq, QKV, a.ln1.data(), C, p.layer(kWq, l), G(kWq, l),
                   c.qkv_bias ? G(kBq, l) : nullptr, l, kLoraQ, C, QD, false);
@@ -377,21 +318,17 @@ void TrainableModel::backward(const float* dlogits, const float* dhead) {
                   c.qkv_bias ? G(kBk, l) : nullptr, l, kLoraK, C, KVD, true);
       linear_back(dln_.data(), C, dq + QD + KVD, QKV, a.ln1.data(), C, p.layer(kWv, l), G(kWv, l),
                   c.qkv_bias ? G(kBv, l) : nullptr, l, kLoraV, C, KVD, true);
-      rmsnorm_backward(dtmp_.data(), base_grads ? G(kAttnNorm, l) : sink, dln_.data(), a.in.data(), p.layer(kAttnNorm, l),
-                       a.rstd1.data(), N, C);
-#pragma omp for schedule(static)
-      for (long i = 0; i < (long)N * C; i++) dres_.data()[i] = dmid_.data()[i] + dtmp_.data()[i];
+      b.rmsnorm_backward(dtmp_.data(), base_grads ? G(kAttnNorm, l) : sink, dln_.data(), a.in.data(), p.layer(kAttnNorm, l),
+                         a.rstd1.data(), N, C);
+      b.add(dres_.data(), dmid_.data(), dtmp_.data(), (long)N * C);
     }
-    if (base_grads) embedding_backward(G0(kTokEmb), dres_.data(), tokens_.data(), N, C);
-  }
+    if (base_grads) b.embedding_backward(G0(kTokEmb), dres_.data(), tokens, N, C);
+  });
 }
 
 double TrainableModel::grad_norm() const {
   double total = 0.0;
-  for (const auto& s : spans_) {
-    double n = global_grad_norm(s.grad, s.n);
-    total += n * n;
-  }
+  for (const auto& s : spans_) total += backend_->sum_squares(s.grad, (long)s.n);
   return std::sqrt(total);
 }
 
@@ -403,15 +340,11 @@ double TrainableModel::step(const AdamWConfig& opt, double max_norm, double clip
   const double norm = grad_norm();
   const double by = clip_norm >= 0.0 ? clip_norm : norm;
   RLCD_REQUIRE(std::isfinite(norm), "the gradient is not finite (norm ", norm, "): the loss diverged; lower the learning rate");
-  if (max_norm > 0.0 && by > max_norm) {
-    const float scale = (float)(max_norm / (by + 1e-6));
-    for (const auto& s : spans_)
-      for (size_t i = 0; i < s.n; i++) s.grad[i] *= scale;
-  }
+  const float scale = max_norm > 0.0 && by > max_norm ? (float)(max_norm / (by + 1e-6)) : 1.0f;
   step_++;
   size_t off = 0;
   for (const auto& s : spans_) {
-    adamw_update(s.param, s.grad, m_.data() + off, v_.data() + off, s.n, opt, step_);
+    backend_->adamw(s.param, s.grad, m_.data() + off, v_.data() + off, (long)s.n, opt, step_, scale);
     off += s.n;
   }
   zero_grad();

@@ -36,10 +36,13 @@ class TrainableModel {
  public:
   // weights: ParameterTensors layout (see weights.h). head_init: (C + 1) = [w, b] or nullptr
   // (w ~ N(0, 1/(C+1)), b = 0). LoRA A matrices draw from `seed`.
+  // Runs on the CPU backend: its buffers are host memory that the trainer's state calls, the losses
+  // and the tests read directly (a GPU backend's trainer needs them in its memory: not done yet).
   TrainableModel(const ModelConfig& cfg, const float* weights, size_t count, const LoraConfig& lora,
                  HeadKind head, const float* head_init, uint64_t seed, int threads);
 
   const ModelConfig& config() const { return cfg_; }
+  Backend& backend() const { return *backend_; }
   int threads() const { return threads_; }
   void set_threads(int t) { threads_ = t; }
 
@@ -101,6 +104,7 @@ class TrainableModel {
                    float* dW, float* dbias, int l, int target, int in, int out, bool accumulate_dx);
 
   ModelConfig cfg_;
+  Backend* backend_ = &cpu_backend();
   ParameterTensors params_;
   AlignedBuffer grads_;  // ParameterTensors layout; empty when the base is frozen (LoRA)
   LoraTensors lora_;
@@ -120,7 +124,7 @@ class TrainableModel {
   std::vector<LayerActs> layers_;
   AlignedBuffer resid_out_, lnf_, rstdf_, logits_, head_out_, lnf_rows_, dlnf_rows_;
   // backward scratch
-  AlignedBuffer dres_, dmid_, dtmp_, dln_, dhidden_, dgate_up_, datt_, dqkv_, dlnf_, dxa_, xa_scaled_, attn_scratch_, dscratch_;
+  AlignedBuffer dres_, dmid_, dtmp_, dln_, dhidden_, dgate_up_, datt_, dqkv_, dlnf_, dxa_, xa_scaled_, dscratch_;
 };
 
 }  // namespace rlcd
