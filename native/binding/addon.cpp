@@ -1,6 +1,8 @@
 // The addon's entry point: the only file that registers exports with Node.
 #include <napi.h>
 
+#include "../backend/backend.h"
+
 #include <thread>
 
 #include "config_args.h"
@@ -66,6 +68,23 @@ Napi::Value measure_peak(const Napi::CallbackInfo& info) {
   return promise;
 }
 
+// cudaStatus() -> { available, device?, reason? }: whether createModel(..., { device: 'cuda' }) can work.
+Napi::Value cuda_status(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object out = Napi::Object::New(env);
+  std::string why;
+  std::unique_ptr<rlcd::Backend> backend;
+  try {
+    backend = rlcd::make_cuda_backend(0, why);
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  out.Set("available", Napi::Boolean::New(env, backend != nullptr));
+  if (backend) out.Set("device", Napi::String::New(env, backend->name()));
+  else out.Set("reason", Napi::String::New(env, why));
+  return out;
+}
+
 Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* data = new rlcd::binding::AddonData();
   env.SetInstanceData<rlcd::binding::AddonData>(data);
@@ -75,6 +94,12 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("createTrainer", Napi::Function::New(env, rlcd::binding::create_trainer, "createTrainer"));
   exports.Set("scheduleLr", Napi::Function::New(env, schedule_lr, "scheduleLr"));
   exports.Set("measurePeak", Napi::Function::New(env, measure_peak, "measurePeak"));
+  exports.Set("cudaStatus", Napi::Function::New(env, cuda_status, "cudaStatus"));
+#ifdef RLCD_CUDA
+  exports.Set("cuda", Napi::Boolean::New(env, true));
+#else
+  exports.Set("cuda", Napi::Boolean::New(env, false));
+#endif
   exports.Set("hardwareThreads", Napi::Number::New(env, std::thread::hardware_concurrency()));
 #if defined(__AVX512F__)
   exports.Set("simd", Napi::String::New(env, "avx512"));

@@ -77,6 +77,18 @@ inline std::vector<std::string> get_strings(Napi::Object obj, const char* key, c
 
 // One token sequence: an Int32Array or an array of integers. Range against the vocabulary is
 // checked by the engine, which knows the model.
+// A device option: undefined or 'cpu' -> -1, 'cuda' -> 0, 'cuda:N' -> N.
+inline int parse_device(Napi::Env env, Napi::Value v, const char* where) {
+  if (v.IsUndefined()) return -1;
+  const std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (name == "cpu") return -1;
+  if (name == "cuda") return 0;
+  if (name.rfind("cuda:", 0) == 0 && name.size() > 5 && name.size() < 9 &&
+      name.find_first_not_of("0123456789", 5) == std::string::npos)
+    return std::stoi(name.substr(5));
+  throw_type(env, std::string(where) + " must be 'cpu', 'cuda' or 'cuda:N'");
+}
+
 inline std::vector<int> to_ids(Napi::Env env, Napi::Value v, const std::string& where) {
   std::vector<int> ids;
   if (v.IsTypedArray()) {

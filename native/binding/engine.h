@@ -10,8 +10,12 @@
 namespace rlcd::binding {
 
 struct Engine {
-  Engine(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type)
-      : model(cfg, weights, count, weight_type) {}
+  // `backend`: the GPU backend the model lives on, owned here; null: the CPU backend.
+  Engine(const ModelConfig& cfg, SourceWeights weights, size_t count, WeightType weight_type,
+         std::unique_ptr<Backend> backend = nullptr)
+      : owned_backend(std::move(backend)),
+        model(cfg, weights, count, weight_type, owned_backend ? *owned_backend : cpu_backend()) {}
+  std::unique_ptr<Backend> owned_backend;  // declared first: it outlives the model's memory
   Transformer model;
   Vocabulary vocab;
 };

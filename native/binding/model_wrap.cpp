@@ -19,8 +19,8 @@ namespace {
 class CreateModelCall : public AsyncCall {
  public:
   CreateModelCall(Napi::Env env, ModelConfig cfg, Napi::TypedArray weights, WeightType source_type, Vocabulary vocab,
-                  WeightType weight_type)
-      : AsyncCall(env, "rlcd.createModel", 1), cfg_(cfg), weight_type_(weight_type), vocab_(std::move(vocab)),
+                  WeightType weight_type, int cuda_device)
+      : AsyncCall(env, "rlcd.createModel", 1), cfg_(cfg), weight_type_(weight_type), cuda_device_(cuda_device), vocab_(std::move(vocab)),
         source_{static_cast<const char*>(weights.ArrayBuffer().Data()) + weights.ByteOffset(), source_type},
         count_(weights.ElementLength()) {
     weights_ref_ = Napi::Persistent(weights);  // keeps the buffer alive while we copy it
@@ -28,7 +28,13 @@ class CreateModelCall : public AsyncCall {
 
  protected:
   void work() override {
-    auto engine = std::make_shared<Engine>(cfg_, source_, count_, weight_type_);
+    std::unique_ptr<Backend> backend;
+    if (cuda_device_ >= 0) {
+      std::string why;
+      backend = make_cuda_backend(cuda_device_, why);
+      if (!backend) throw Error(concat("device 'cuda': ", why));
+    }
+    auto engine = std::make_shared<Engine>(cfg_, source_, count_, weight_type_, std::move(backend));
     engine->vocab = std::move(vocab_);
     engine_ = engine;
   }
@@ -37,6 +43,7 @@ class CreateModelCall : public AsyncCall {
  private:
   ModelConfig cfg_;
   WeightType weight_type_;
+  int cuda_device_;  // -1: the CPU
   Vocabulary vocab_;
   SourceWeights source_;
   size_t count_;
@@ -343,9 +350,11 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
   // options.weightsDtype: how the linear weights are stored for inference.
   WeightType weight_type = WeightType::F32;
   WeightType source_type = WeightType::F32;
+  int cuda_device = -1;
   if (info.Length() > 3 && !info[3].IsUndefined()) {
-    if (!info[3].IsObject()) throw_type(env, "options must be an object { weightsDtype?, checkpointDtype? }");
+    if (!info[3].IsObject()) throw_type(env, "options must be an object { weightsDtype?, checkpointDtype?, device? }");
     Napi::Object options = info[3].As<Napi::Object>();
+    cuda_device = parse_device(env, options.Get("device"), "options.device");
     Napi::Value d = options.Get("weightsDtype");
     if (!d.IsUndefined()) {
       std::string name = d.IsString() ? d.As<Napi::String>().Utf8Value() : "";
@@ -372,7 +381,7 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
   if (weights.ElementLength() != layout.total)
     throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " values; this config needs " +
                          std::to_string(layout.total));
-  auto* call = new CreateModelCall(env, cfg, weights, source_type, std::move(vocab), weight_type);
+  auto* call = new CreateModelCall(env, cfg, weights, source_type, std::move(vocab), weight_type, cuda_device);
   Napi::Promise p = call->promise();
   call->Queue();
   return p;

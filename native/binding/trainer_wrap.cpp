@@ -559,6 +559,9 @@ Napi::Value create_trainer(const Napi::CallbackInfo& info) {
     head_init.assign(a.Data(), a.Data() + a.ElementLength());
   }
   uint64_t seed = (uint64_t)get_int(o, "seed", "options", 0, 0, 9007199254740991LL);
+  if (parse_device(env, o.Get("device"), "options.device") >= 0)
+    throw_range(env, "options.device 'cuda': the trainer runs on the CPU backend in this version (its buffers are not yet in "
+                     "device memory); decoding and scoring run on CUDA");
   Vocabulary vocab = parse_pieces(env, o.Get("pieces"), cfg.vocab_size);
   return queue(new CreateTrainerCall(env, cfg, weights, lora, head, std::move(head_init), seed, get_threads(o, "options"),
                                      std::move(vocab)));

@@ -136,7 +136,7 @@ void gemm_strided(const Ctx& ctx, int M, int N, int K, const float* A, long a_rs
 // ---- matrix.cu -------------------------------------------------------------------------------
 // Packs on the host exactly as pack_weight does (q8_0 scales, the f16 fallback), then copies the
 // row-major (N, K) result to the device.
-std::unique_ptr<Matrix> pack_matrix(SourceWeights host, int N, int K, WeightType type);
+std::unique_ptr<Matrix> pack_matrix(const Ctx& ctx, SourceWeights host, int N, int K, WeightType type);
 void matmul(const Ctx& ctx, float* out, const float* inp, const Matrix& w, const float* bias, int M, bool accumulate);
 
 // ---- elementwise.cu --------------------------------------------------------------------------
@@ -173,6 +173,7 @@ void causal_attention_backward(const Ctx& ctx, float* dqkv, const float* dout, c
                                long stride, int B, int T, int NH, int NKV, int HS);
 
 // ---- losses.cu -------------------------------------------------------------------------------
+// logprobs and/or entropy (either may be null; targets is read only for logprobs).
 void logprobs_forward(const Ctx& ctx, float* logprobs, float* entropy, const float* logits, const int* targets, int N,
                       int V);
 void logprobs_backward(const Ctx& ctx, float* dlogits, const float* logits, const int* targets, const float* dlogprobs,

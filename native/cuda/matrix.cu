@@ -184,11 +184,16 @@ void dispatch(const Ctx& ctx, float* out, const float* inp, W w, const float* bi
               "matmul");
 }
 
-void upload_sync(void* dst, const void* src, size_t bytes) { check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "pack"); }
+// On the backend's stream (which does not wait for the legacy default stream), then waited for:
+// the host staging vectors die with pack_matrix.
+void upload_sync(const Ctx& ctx, void* dst, const void* src, size_t bytes) {
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, ctx.stream), "pack");
+  check(cudaStreamSynchronize(ctx.stream), "pack");
+}
 
 }  // namespace
 
-std::unique_ptr<Matrix> pack_matrix(SourceWeights host, int N, int K, WeightType type) {
+std::unique_ptr<Matrix> pack_matrix(const Ctx& ctx, SourceWeights host, int N, int K, WeightType type) {
   RLCD_REQUIRE(host.type == WeightType::F32 || host.type == WeightType::BF16 || host.type == WeightType::F16,
                "pack_weight: a source is f32, bf16 or f16, not ", weight_type_name(host.type));
   RLCD_REQUIRE(N >= 0 && K >= 0, "pack: bad shape ", N, " x ", K);
@@ -206,7 +211,7 @@ std::unique_ptr<Matrix> pack_matrix(SourceWeights host, int N, int K, WeightType
       for (size_t i = 0; i < count; i++) w[i] = host.at(i);
       m->weight_bytes = count * sizeof(float);
       if (count) check(cudaMalloc(&m->weights, m->weight_bytes), "pack");
-      if (count) upload_sync(m->weights, w.data(), m->weight_bytes);
+      if (count) upload_sync(ctx, m->weights, w.data(), m->weight_bytes);
       break;
     }
     case WeightType::BF16:
@@ -216,7 +221,7 @@ std::unique_ptr<Matrix> pack_matrix(SourceWeights host, int N, int K, WeightType
         w[i] = same_half ? bits[i] : type == WeightType::BF16 ? f32_to_bf16(host.at(i)) : f32_to_f16(host.at(i));
       m->weight_bytes = count * sizeof(uint16_t);
       if (count) check(cudaMalloc(&m->weights, m->weight_bytes), "pack");
-      if (count) upload_sync(m->weights, w.data(), m->weight_bytes);
+      if (count) upload_sync(ctx, m->weights, w.data(), m->weight_bytes);
       break;
     }
     case WeightType::Q8_0: {
@@ -239,8 +244,8 @@ std::unique_ptr<Matrix> pack_matrix(SourceWeights host, int N, int K, WeightType
       if (count) {
         check(cudaMalloc(&m->weights, m->weight_bytes), "pack");
         check(cudaMalloc(reinterpret_cast<void**>(&m->scales), m->scale_bytes), "pack");
-        upload_sync(m->weights, q.data(), m->weight_bytes);
-        upload_sync(m->scales, s.data(), m->scale_bytes);
+        upload_sync(ctx, m->weights, q.data(), m->weight_bytes);
+        upload_sync(ctx, m->scales, s.data(), m->scale_bytes);
       }
       break;
     }

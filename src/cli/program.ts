@@ -1,5 +1,6 @@
 // The rlcd command line: one subcommand per file in this folder.
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
+import { setDefaultDevice, type Device } from '../native/device.js';
 import { createRequire } from 'node:module';
 import { exportOnnxCommand } from './export-onnx.js';
 import { exportGgufCommand } from './export-gguf.js';
@@ -27,7 +28,11 @@ export function buildProgram(): Command {
     .version(version)
     .exitOverride()
     .showHelpAfterError(false)
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) })
+    // Every command takes --device (before or after its name): where the native engine runs.
+    .addOption(new Option('--device <D>', "Where the native engine runs: cpu, or cuda / cuda:N (an addon built with `npm run build:native:cuda` and a visible GPU).").default('cpu'))
+    .configureHelp({ showGlobalOptions: true })
+    .hook('preAction', (root) => setDefaultDevice(root.opts().device as Device));
   program.addCommand(pullCommand());
   program.addCommand(generateCommand().exitOverride());
   program.addCommand(simulateCommand().exitOverride());
@@ -47,5 +52,7 @@ export function buildProgram(): Command {
   program.addCommand(serveRewardCommand());
   program.addCommand(exportCommand());
   program.addCommand(benchCommand());
+  // Each command's --help lists --device too.
+  for (const command of program.commands) command.configureHelp({ ...command.configureHelp(), showGlobalOptions: true });
   return program;
 }

@@ -1,6 +1,7 @@
 // The native C++ engine as an inference backend.
 import { addon, type EngineConfig, type NativeModel, type WeightsDtype } from '../native/binding.js';
 import type { PackedWeights } from '../model/layout.js';
+import type { Device } from '../native/device.js';
 import type { IdCompletion, IdGenerateOptions, InferenceBackend } from './backend.js';
 
 export class NativeBackend implements InferenceBackend {
@@ -18,9 +19,10 @@ export class NativeBackend implements InferenceBackend {
     weights: Float32Array | PackedWeights | PackedWeights<Uint16Array>,
     pieces?: Uint8Array[],
     weightsDtype: WeightsDtype = 'f32',
+    device: Device = 'cpu',
   ): Promise<NativeBackend> {
     const [data, checkpointDtype] = weights instanceof Float32Array ? [weights, 'f32' as const] : [weights.data, weights.dtype];
-    return new NativeBackend(config, await addon().createModel(config, data, pieces, { weightsDtype, checkpointDtype }));
+    return new NativeBackend(config, await addon().createModel(config, data, pieces, { weightsDtype, checkpointDtype, device }));
   }
 
   /** The engine's model handle, for callers that stream tokens or batch requests themselves (rlcd serve). */

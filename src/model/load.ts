@@ -7,6 +7,7 @@ import path from 'node:path';
 import { WEIGHTS_DTYPES, type EngineConfig, type WeightsDtype } from '../native/binding.js';
 import { checkThreads } from '../inference/backend.js';
 import { NativeBackend } from '../inference/native.js';
+import { checkDevice, getDefaultDevice, type Device } from '../native/device.js';
 import type { OnnxBackendOptions } from '../inference/onnx.js';
 import { loadTokenizer, type Tokenizer } from '../tokenizer/index.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
@@ -41,6 +42,12 @@ export interface LoadModelOptions {
    * decode faster; the activations and sums stay f32. Training always keeps f32 weights.
    */
   weightsDtype?: WeightsDtype;
+  /**
+   * Where the native engine holds and runs the model: 'cpu', or 'cuda' / 'cuda:N' (an addon built
+   * with `npm run build:native:cuda` and a visible GPU; otherwise an error says which is missing).
+   * Default: the CLI's --device, else 'cpu'.
+   */
+  device?: Device;
 }
 
 export type CheckpointFormat = 'hf' | 'llama2c' | 'onnx';
@@ -78,11 +85,11 @@ function hasSafetensors(dir: string): boolean {
   return ['model.safetensors', 'model.safetensors.index.json'].some((f) => fs.existsSync(path.join(dir, f)));
 }
 
-const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx', 'openai', 'weightsDtype'];
+const LOAD_OPTIONS = ['tokenizer', 'backend', 'onnx', 'openai', 'weightsDtype', 'device'];
 
 export async function loadModel(model: string, options: LoadModelOptions = {}): Promise<LanguageModel> {
   if (typeof model !== 'string' || model === '') throw new TypeError('modelPath must be a non-empty string');
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx?, openai?, weightsDtype? }');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new TypeError('options must be an object { tokenizer?, backend?, onnx?, openai?, weightsDtype?, device? }');
   const unknown = Object.keys(options).filter((k) => !LOAD_OPTIONS.includes(k));
   if (unknown.length > 0) throw new RangeError(`unknown option(s): ${unknown.join(', ')} (loadModel takes ${LOAD_OPTIONS.join(', ')})`);
   if (options.tokenizer !== undefined && (typeof options.tokenizer !== 'string' || options.tokenizer === '')) throw new TypeError('options.tokenizer must be a non-empty string');
@@ -95,6 +102,10 @@ export async function loadModel(model: string, options: LoadModelOptions = {}): 
   }
   if (options.weightsDtype !== undefined && options.weightsDtype !== 'f32' && options.backend !== undefined && options.backend !== 'native') {
     throw new RangeError(`weightsDtype ${options.weightsDtype} is the native engine's; the ${options.backend} backend keeps its own weights`);
+  }
+  const device = options.device === undefined ? getDefaultDevice() : checkDevice(options.device, 'options.device');
+  if (device !== 'cpu' && options.backend !== undefined && options.backend !== 'native') {
+    throw new RangeError(`device ${device} is the native engine's; the ${options.backend} backend runs where it runs`);
   }
   if (options.backend === 'openai') return loadServedModel(model, options);
   if (options.onnx !== undefined) checkOnnxOptions(options.onnx);
@@ -115,7 +126,7 @@ export async function loadModel(model: string, options: LoadModelOptions = {}): 
   // In a narrow type a bf16 / f16 checkpoint goes to the engine as its own bits: no f32 copy.
   const narrow = options.weightsDtype !== undefined && options.weightsDtype !== 'f32';
   const ck = await readCheckpointAs(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {}, narrow);
-  const backend = await NativeBackend.create(ck.config, ck.weights, enginePieces(ck), options.weightsDtype);
+  const backend = await NativeBackend.create(ck.config, ck.weights, enginePieces(ck), options.weightsDtype, device);
   return new LanguageModel(ck.tokenizer, backend, modelPath);
 }
 

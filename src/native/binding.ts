@@ -152,16 +152,20 @@ export interface Addon {
     config: EngineConfig,
     weights: Float32Array | Uint16Array,
     pieces?: Uint8Array[],
-    options?: { weightsDtype?: WeightsDtype; checkpointDtype?: 'f32' | 'bf16' | 'f16' },
+    options?: { weightsDtype?: WeightsDtype; checkpointDtype?: 'f32' | 'bf16' | 'f16'; device?: string },
   ): Promise<NativeModel>;
   createTrainer(
     config: EngineConfig,
     weights: Float32Array,
-    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[] },
+    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[]; device?: string },
   ): Promise<NativeTrainer>;
   scheduleLr(kind: 'constant' | 'linear' | 'cosine', baseLr: number, step: number, total: number, warmup: number, minRatio?: number): number;
   /** The machine's FMA throughput and memory read bandwidth on `threads` threads (native/kernels/peak.h). */
   measurePeak(threads: number, seconds: number): Promise<{ fmaGflops: number; readGBps: number; vectorFloats: number }>;
+  /** Whether a CUDA backend can be created here: built with it, a driver, a visible GPU; else why not. */
+  cudaStatus(): { available: boolean; device?: string; reason?: string };
+  /** Built with the CUDA backend (npm run build:native:cuda). */
+  readonly cuda: boolean;
   readonly hardwareThreads: number;
   readonly simd: string;
   readonly openmp: boolean;

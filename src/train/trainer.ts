@@ -1,5 +1,6 @@
 // A model being trained: the native trainer (weights or LoRA adapters, optional scalar head, AdamW
 // state) plus what saving needs (config, tokenizer, where it came from).
+import { getDefaultDevice } from '../native/device.js';
 import { addon, type EngineConfig, type LoraOptions, type NativeGenerateOptions, type NativeGenerateResult, type NativeTrainer, type TrainBatch, type TrainLoss } from '../native/binding.js';
 import { enginePieces, readCheckpoint, type Checkpoint } from '../model/load.js';
 import type { Tokenizer } from '../tokenizer/types.js';
@@ -63,6 +64,8 @@ export class Trainer {
       ...(options.headWeights && { headWeights: options.headWeights }),
       seed: options.seed ?? 0,
       ...(options.threads !== undefined && { threads: options.threads }),
+      // The CLI's --device: the engine refuses cuda for training, saying why.
+      ...(getDefaultDevice() !== 'cpu' && { device: getDefaultDevice() }),
     });
     return new Trainer(CREATE, native, ck.config, ck.tokenizer, modelPath, ck.format, ck.hfConfig, ck.tokenizerPath, options);
   }
