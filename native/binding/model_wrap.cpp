@@ -336,6 +336,15 @@ Napi::Value ModelWrap::weights_dtype(const Napi::CallbackInfo& info) {
   return Napi::String::New(info.Env(), weight_type_name(engine->model.weight_type()));
 }
 
+// A weight type by name: 'f32', 'bf16', 'f16', and 'q8_0' where quantised types are allowed.
+WeightType parse_weight_type(Napi::Env env, Napi::Value v, const char* where, bool quantised, WeightType fallback) {
+  if (v.IsUndefined()) return fallback;
+  const std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::Q8_0})
+    if (name == weight_type_name(t) && (quantised || t != WeightType::Q8_0)) return t;
+  throw_type(env, std::string(where) + (quantised ? " must be 'f32', 'bf16', 'f16' or 'q8_0'" : " must be 'f32', 'bf16' or 'f16'"));
+}
+
 Napi::Value create_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object cfg_obj = require_object(info, 0, "config");
@@ -355,23 +364,8 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
     if (!info[3].IsObject()) throw_type(env, "options must be an object { weightsDtype?, checkpointDtype?, device? }");
     Napi::Object options = info[3].As<Napi::Object>();
     cuda_device = parse_device(env, options.Get("device"), "options.device");
-    Napi::Value d = options.Get("weightsDtype");
-    if (!d.IsUndefined()) {
-      std::string name = d.IsString() ? d.As<Napi::String>().Utf8Value() : "";
-      if (name == "f32") weight_type = WeightType::F32;
-      else if (name == "bf16") weight_type = WeightType::BF16;
-      else if (name == "f16") weight_type = WeightType::F16;
-      else if (name == "q8_0") weight_type = WeightType::Q8_0;
-      else throw_type(env, "options.weightsDtype must be 'f32', 'bf16', 'f16' or 'q8_0'");
-    }
-    Napi::Value s = options.Get("checkpointDtype");
-    if (!s.IsUndefined()) {
-      std::string name = s.IsString() ? s.As<Napi::String>().Utf8Value() : "";
-      if (name == "f32") source_type = WeightType::F32;
-      else if (name == "bf16") source_type = WeightType::BF16;
-      else if (name == "f16") source_type = WeightType::F16;
-      else throw_type(env, "options.checkpointDtype must be 'f32', 'bf16' or 'f16'");
-    }
+    weight_type = parse_weight_type(env, options.Get("weightsDtype"), "options.weightsDtype", true, weight_type);
+    source_type = parse_weight_type(env, options.Get("checkpointDtype"), "options.checkpointDtype", false, source_type);
   }
   if ((source_type == WeightType::F32) != (array_type == napi_float32_array))
     throw_type(env, std::string("weights must be a ") + (source_type == WeightType::F32 ? "Float32Array" : "Uint16Array") +

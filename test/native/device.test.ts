@@ -37,7 +37,7 @@ test('the trainer refuses cuda, saying what runs there', () => {
   expect(r.stdout).toBe('');
 });
 
-(status.available ? test : test.skip)('on CUDA, greedy decoding and scoring match the CPU', async () => {
+(status.available ? test : test.skip)(`on CUDA, greedy decoding and scoring match the CPU${status.available ? '' : ` (skipped: ${status.reason})`}`, async () => {
   const cpu = await loadModel('rlcd-story-base'), gpu = await loadModel('rlcd-story-base', { device: 'cuda' });
   try {
     const [a] = await cpu.generate('Once upon a time, ', { maxNewTokens: 24, temperature: 0 });
