@@ -366,9 +366,11 @@ static void check_model(bool lora, int rank = 2) {
   for (const auto& span : m.trainable()) {
     Vec x(span.param, span.param + span.n), g(span.grad, span.grad + span.n);
     auto l2 = [&] { std::copy(x.begin(), x.end(), span.param); return loss(); };
-    double err = fd_check(x, g, l2, 2e-3f, 400);
+    // A step of 8e-3: at 2e-3 the float32 loss's rounding made up most of the difference (up to 3%,
+    // over the tolerance in the scalar build); at 8e-3 every build stays under 0.8%.
+    double err = fd_check(x, g, l2, 8e-3f, 400);
     std::copy(x.begin(), x.end(), span.param);
-    report(std::string(kind) + (si == 0 ? (lora ? " adapters" : " weights") : " head"), err, 3e-2);
+    report(std::string(kind) + (si == 0 ? (lora ? " adapters" : " weights") : " head"), err, 1.5e-2);
     si++;
   }
 }
