@@ -124,7 +124,10 @@ function openHfCheckpoint(dir: string): OpenedCheckpoint {
 }
 
 export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
-  const ck = openHfCheckpoint(dir);
+  return readF32(openHfCheckpoint(dir));
+}
+
+function readF32(ck: OpenedCheckpoint): LoadedCheckpoint {
   const weights = new PackedWeights(ck.config);
   for (const t of ck.tensors) {
     ck.shards.get(t.name)!.readInto(t.name, t.layer === undefined ? weights.view(t.param) : weights.layer(t.param, t.layer));
@@ -133,14 +136,14 @@ export function loadHfCheckpoint(dir: string): LoadedCheckpoint {
 }
 
 /**
- * The checkpoint's weights as their raw bf16 (or f16) bits, when every tensor the engine reads is
- * stored so; undefined otherwise. Inference in a narrow type packs these without an f32 copy.
+ * For inference in a narrow type: the checkpoint's weights as their raw bf16 (or f16) bits when every
+ * tensor the engine reads is stored so (packed without an f32 copy), else as f32 like loadHfCheckpoint.
  */
-export function loadHfCheckpointHalf(dir: string): (Omit<LoadedCheckpoint, 'weights'> & { weights: PackedWeights<Uint16Array> }) | undefined {
+export function loadHfCheckpointKeepingHalf(dir: string): Omit<LoadedCheckpoint, 'weights'> & { weights: PackedWeights | PackedWeights<Uint16Array> } {
   const ck = openHfCheckpoint(dir);
   const dtypes = new Set(ck.tensors.map((t) => ck.shards.get(t.name)!.tensors.get(t.name)!.dtype));
   const only = dtypes.size === 1 ? [...dtypes][0] : undefined;
-  if (only !== 'BF16' && only !== 'F16') return undefined;
+  if (only !== 'BF16' && only !== 'F16') return readF32(ck);
   const weights = new PackedWeights<Uint16Array>(ck.config, only === 'BF16' ? 'bf16' : 'f16');
   for (const t of ck.tensors) {
     ck.shards.get(t.name)!.readHalfInto(t.name, only, t.layer === undefined ? weights.view(t.param) : weights.layer(t.param, t.layer));

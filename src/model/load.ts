@@ -14,7 +14,7 @@ import { ModelFormatError } from '../errors/model-format-error.js';
 import { importOptional } from '../util/optional-dependency.js';
 import { resolveModelSource } from '../hub/resolve.js';
 import { DEFAULT_MODEL_NAME, resolveModelName } from './default-model.js';
-import { loadHfCheckpoint, loadHfCheckpointHalf, readJsonFile } from './hf.js';
+import { loadHfCheckpoint, loadHfCheckpointKeepingHalf, readJsonFile } from './hf.js';
 import { engineConfigFromHf } from './hf-config.js';
 import { loadLlama2cCheckpoint } from './llama2c.js';
 import { firstNonFinite, type PackedWeights } from './layout.js';
@@ -180,7 +180,7 @@ async function readCheckpointAs(
     if (!hasSafetensors(modelPath)) throw new ModelFormatError(modelPath, 'holds an ONNX model only; training and the native engine need the Hugging Face checkpoint');
     format = 'hf';
   }
-  const hf = format !== 'hf' ? undefined : ((keepHalf && loadHfCheckpointHalf(modelPath)) || loadHfCheckpoint(modelPath));
+  const hf = format !== 'hf' ? undefined : keepHalf ? loadHfCheckpointKeepingHalf(modelPath) : loadHfCheckpoint(modelPath);
   const { config, weights } = hf ?? loadLlama2cCheckpoint(modelPath);
   const bad = firstNonFinite(weights);
   if (bad) throw new ModelFormatError(modelPath, `holds a non-finite weight: ${bad}`);

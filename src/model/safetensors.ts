@@ -97,23 +97,15 @@ export class SafetensorsFile {
 
   /** Reads tensor `name` as float32 into `dest` (which must have exactly its element count). */
   readInto(name: string, dest: Float32Array, fd?: number): void {
-    const t = this.tensors.get(name);
-    if (!t) throw new ModelFormatError(this.path, `missing tensor '${name}'`);
-    if (dest.length !== t.size) throw new ModelFormatError(this.path, `tensor '${name}' has ${t.size} elements, expected ${dest.length}`);
-    const own = fd === undefined ? openOrThrow(this.path) : fd;
-    try {
-      const nbytes = t.end - t.begin;
-      if (t.dtype === 'F32') {
-        readFully(own, new Uint8Array(dest.buffer, dest.byteOffset, nbytes), t.begin, this.path);
-        return;
-      }
-      const half = new Uint16Array(t.size);
-      readFully(own, new Uint8Array(half.buffer), t.begin, this.path);
-      if (t.dtype === 'BF16') convertBf16(half, dest);
-      else convertF16(half, dest);
-    } finally {
-      if (fd === undefined) fs.closeSync(own);
+    const t = this.tensor(name, dest.length);
+    if (t.dtype === 'F32') {
+      this.readBytes(t, new Uint8Array(dest.buffer, dest.byteOffset, t.end - t.begin), fd);
+      return;
     }
+    const half = new Uint16Array(t.size);
+    this.readBytes(t, new Uint8Array(half.buffer), fd);
+    if (t.dtype === 'BF16') convertBf16(half, dest);
+    else convertF16(half, dest);
   }
 
   /**
@@ -121,15 +113,26 @@ export class SafetensorsFile {
    * `dtype` (the engine packs such weights for inference without widening them).
    */
   readHalfInto(name: string, dtype: 'BF16' | 'F16', dest: Uint16Array): void {
+    const t = this.tensor(name, dest.length);
+    if (t.dtype !== dtype) throw new ModelFormatError(this.path, `tensor '${name}' is ${t.dtype}, not ${dtype}`);
+    this.readBytes(t, new Uint8Array(dest.buffer, dest.byteOffset, t.end - t.begin));
+  }
+
+  /** Tensor `name`, which must hold `count` elements. */
+  private tensor(name: string, count: number): TensorInfo {
     const t = this.tensors.get(name);
     if (!t) throw new ModelFormatError(this.path, `missing tensor '${name}'`);
-    if (t.dtype !== dtype) throw new ModelFormatError(this.path, `tensor '${name}' is ${t.dtype}, not ${dtype}`);
-    if (dest.length !== t.size) throw new ModelFormatError(this.path, `tensor '${name}' has ${t.size} elements, expected ${dest.length}`);
-    const fd = openOrThrow(this.path);
+    if (count !== t.size) throw new ModelFormatError(this.path, `tensor '${name}' has ${t.size} elements, expected ${count}`);
+    return t;
+  }
+
+  /** The stored bytes of `t` into `into` (through `fd` when given, else a descriptor of its own). */
+  private readBytes(t: TensorInfo, into: Uint8Array, fd?: number): void {
+    const own = fd === undefined ? openOrThrow(this.path) : fd;
     try {
-      readFully(fd, new Uint8Array(dest.buffer, dest.byteOffset, t.end - t.begin), t.begin, this.path);
+      readFully(own, into, t.begin, this.path);
     } finally {
-      fs.closeSync(fd);
+      if (fd === undefined) fs.closeSync(own);
     }
   }
 }
