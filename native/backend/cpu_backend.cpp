@@ -6,10 +6,8 @@
 #include <new>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
 
+#include "../common/aligned_buffer.h"
 #include "../common/check.h"
 #include "../kernels/attention.h"
 #include "../kernels/causal_attention.h"
@@ -64,19 +62,7 @@ class CpuBackend final : public Backend {
   DeviceKind kind() const override { return DeviceKind::Cpu; }
   std::string name() const override { return "cpu"; }
 
-  void* allocate(size_t bytes) override {
-    // Large buffers (weights streamed every decode step) sit on 2 MiB pages where the kernel
-    // allows it: a 4 KiB page costs a TLB miss every 64 cache lines of a weight stream.
-    const size_t align = bytes >= ((size_t)8 << 20) ? ((size_t)2 << 20) : 64;
-    const size_t rounded = (bytes + align - 1) / align * align;
-    void* p = std::aligned_alloc(align, rounded);
-    if (!p) throw Error(concat("out of memory allocating ", rounded, " bytes"));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    if (align > 64) madvise(p, rounded, MADV_HUGEPAGE);
-#endif
-    std::memset(p, 0, rounded);
-    return p;
-  }
+  void* allocate(size_t bytes) override { return allocate_zeroed(bytes); }
   void release(void* ptr) override { std::free(ptr); }
   void upload(void* dst, const void* host, size_t bytes) override { std::memcpy(dst, host, bytes); }
   void download(void* host, const void* src, size_t bytes) override { std::memcpy(host, src, bytes); }
@@ -242,8 +228,7 @@ class CpuBackend final : public Backend {
     rlcd::entropy_backward(dlogits, logits, dentropy, N, V);
   }
   double sum_squares(const float* g, long n) override {
-    const double norm = global_grad_norm(g, (size_t)n);
-    return norm * norm;
+    return sum_of_squares(g, (size_t)n);
   }
   void adamw(float* param, float* grad, float* m, float* v, long n, const AdamWConfig& cfg, long step,
              float grad_scale) override {

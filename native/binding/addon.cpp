@@ -69,19 +69,28 @@ Napi::Value measure_peak(const Napi::CallbackInfo& info) {
 }
 
 // cudaStatus() -> { available, device?, reason? }: whether createModel(..., { device: 'cuda' }) can work.
+// Probing starts the CUDA runtime (slow on a GPU machine), so it runs once per process.
 Napi::Value cuda_status(const Napi::CallbackInfo& info) {
+  struct Status {
+    bool available = false;
+    std::string device, reason;
+  };
+  static const Status status = [] {
+    Status s;
+    try {
+      std::unique_ptr<rlcd::Backend> backend = rlcd::make_cuda_backend(0, s.reason);
+      s.available = backend != nullptr;
+      if (backend) s.device = backend->name();
+    } catch (const std::exception& e) {
+      s.reason = e.what();
+    }
+    return s;
+  }();
   Napi::Env env = info.Env();
   Napi::Object out = Napi::Object::New(env);
-  std::string why;
-  std::unique_ptr<rlcd::Backend> backend;
-  try {
-    backend = rlcd::make_cuda_backend(0, why);
-  } catch (const std::exception& e) {
-    why = e.what();
-  }
-  out.Set("available", Napi::Boolean::New(env, backend != nullptr));
-  if (backend) out.Set("device", Napi::String::New(env, backend->name()));
-  else out.Set("reason", Napi::String::New(env, why));
+  out.Set("available", Napi::Boolean::New(env, status.available));
+  if (status.available) out.Set("device", Napi::String::New(env, status.device));
+  else out.Set("reason", Napi::String::New(env, status.reason));
   return out;
 }
 

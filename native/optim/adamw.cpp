@@ -22,7 +22,7 @@ void adamw_update(float* params, const float* grads, float* m, float* v, size_t 
   }
 }
 
-double global_grad_norm(const float* grads, size_t n) {
+double sum_of_squares(const float* grads, size_t n) {
   const size_t block = 4096;
   double total = 0.0;
   for (size_t b = 0; b < n; b += block) {
@@ -31,7 +31,7 @@ double global_grad_norm(const float* grads, size_t n) {
     for (size_t i = b; i < e; i++) s += (double)grads[i] * grads[i];
     total += s;
   }
-  return std::sqrt(total);
+  return total;
 }
 
 double schedule_lr(Schedule s, double base_lr, long step, long total, long warmup, double min_ratio) {

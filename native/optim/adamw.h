@@ -18,8 +18,9 @@ struct AdamWConfig {
 void adamw_update(float* params, const float* grads, float* m, float* v, size_t n, const AdamWConfig& cfg,
                   long step);
 
-// sqrt(sum g^2), summed in double in a fixed block order.
-double global_grad_norm(const float* grads, size_t n);
+// sum g^2, summed in double in a fixed block order (the global gradient norm is the root of the
+// total over every parameter set).
+double sum_of_squares(const float* grads, size_t n);
 
 enum class Schedule { Constant, Linear, Cosine };
 
