@@ -1,4 +1,4 @@
-// Decoding throughput of the engine on a backend (cpu or cuda) for a random LLaMA of about 100M
+// Decoding throughput of the engine on a backend (cpu or cuda) for a random LLaMA of 134M
 // parameters (hidden 768, 12 layers, 12 heads, vocab 32000): greedy, fixed length, batch 1/16/64.
 // Built by plain CMake (no Node): see bench/cuda/run.sh. Prints one JSON object.
 //   bench_decode [cpu|cuda] [new_tokens]
