@@ -9,6 +9,7 @@
         "native/kernels/embedding.cpp",
         "native/kernels/gemm.cpp",
         "native/kernels/matmul_packed.cpp",
+        "native/kernels/matmul_q8.cpp",
         "native/kernels/peak.cpp",
         "native/kernels/rmsnorm.cpp",
         "native/kernels/rope.cpp",

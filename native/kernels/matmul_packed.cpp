@@ -1,4 +1,5 @@
 #include "matmul_packed.h"
+#include "matmul_q8.h"
 
 #include <algorithm>
 #include <array>
@@ -9,6 +10,7 @@
 #include "../common/check.h"
 #include "half.h"
 #include "simd.h"
+#include "tile_store.h"
 
 namespace rlcd {
 
@@ -72,7 +74,7 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
         const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
         out.q8_scale[((size_t)p * (K / kQ8Block) + b) * kPanel + j] = f16_to_f32(f32_to_f16(d));
         for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k++)
-          out.q8[((size_t)p * K + k) * kPanel + j] = (int8_t)std::lround(at(p, k, j) * id);
+          out.q8[q8_weight_offset(N, K, p * kPanel + j, k)] = (int8_t)std::lround(at(p, k, j) * id);
       }
   }
 }
@@ -84,15 +86,16 @@ float packed_weight_at(const PackedMatrix& w, int n, int k) {
     case WeightType::F32: return w.data.data()[i];
     case WeightType::BF16: return bf16_to_f32(w.half[i]);
     case WeightType::F16: return f16_to_f32(w.half[i]);
-    case WeightType::Q8_0: return (float)w.q8[i] * w.q8_scale[((size_t)p * (w.K / kQ8Block) + k / kQ8Block) * kPanel + j];
+    case WeightType::Q8_0:
+      return (float)w.q8[q8_weight_offset(w.N, w.K, n, k)] * w.q8_scale[((size_t)p * (w.K / kQ8Block) + k / kQ8Block) * kPanel + j];
   }
   return 0;
 }
 
 namespace {
 
-// Weight loaders: the 16 weights of one panel at row k, widened to f32. prepare(k0) is called at
-// every 32nd k (q8_0 loads that block's scales there).
+// Weight loaders (f32, bf16, f16; q8_0 has its own kernel): the 16 weights of one panel at row k,
+// widened to f32. prepare(k0) is called at every 32nd k.
 struct F32Panel {
   const float* p;
   F32Panel(const PackedMatrix& w, int panel) : p(w.data.data() + (size_t)panel * w.K * kPanel) {}
@@ -157,59 +160,6 @@ struct F16Panel {
 #endif
   float at(int k, int j) const { return f16_to_f32(p[(size_t)k * kPanel + j]); }
 };
-
-struct Q8Panel {
-  const int8_t* q;
-  const float* scales;
-  const float* s = nullptr;  // the current block's 16 scales
-  Q8Panel(const PackedMatrix& w, int panel)
-      : q(w.q8.data() + (size_t)panel * w.K * kPanel), scales(w.q8_scale.data() + (size_t)panel * (w.K / kQ8Block) * kPanel) {}
-  void prepare(int k0) { s = scales + (size_t)(k0 / kQ8Block) * kPanel; }
-#ifdef RLCD_AVX2
-  __m256 s0, s1;
-  void load(int k, __m256& w0, __m256& w1) {
-    if (k % kQ8Block == 0) {
-      s0 = _mm256_loadu_ps(s);
-      s1 = _mm256_loadu_ps(s + 8);
-    }
-    const __m128i raw = _mm_loadu_si128((const __m128i*)(q + (size_t)k * kPanel));
-    w0 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(raw)), s0);
-    w1 = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_srli_si128(raw, 8))), s1);
-  }
-#endif
-  static constexpr int kStepsPerLine = 4;
-  const void* line(int k) const { return q + (size_t)k * kPanel; }
-#ifdef __AVX512F__
-  __m512 s512;
-  __m512 load512(int k) {
-    if (k % kQ8Block == 0) s512 = _mm512_loadu_ps(s);
-    return _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i*)(q + (size_t)k * kPanel)))), s512);
-  }
-#endif
-  float at(int k, int j) const { return (float)q[(size_t)k * kPanel + j] * s[j]; }
-};
-
-// Writes MR x (NP * 16) finished sums into out (+ bias, or added with accumulate), valid columns only.
-template <int MR, int NP>
-void store_tile(float* out, const float (&sums)[MR][NP * kPanel], const float* bias, int N, int n0, bool accumulate) {
-  const int cols = std::min(NP * kPanel, N - n0);
-  for (int r = 0; r < MR; r++) {
-    float* o = out + (size_t)r * N + n0;
-    int j = 0;
-#ifdef RLCD_AVX2
-    for (; j + 8 <= cols; j += 8) {
-      __m256 v = _mm256_loadu_ps(&sums[r][j]);
-      if (bias) v = _mm256_add_ps(v, _mm256_loadu_ps(bias + n0 + j));
-      if (accumulate) v = _mm256_add_ps(_mm256_loadu_ps(o + j), v);
-      _mm256_storeu_ps(o + j, v);
-    }
-#endif
-    for (; j < cols; j++) {
-      float v = sums[r][j] + (bias ? bias[n0 + j] : 0.0f);
-      o[j] = accumulate ? o[j] + v : v;
-    }
-  }
-}
 
 // MR rows of inp times NP consecutive panels (NP * 16 columns), K summed in full. The two shapes
 // used (4 rows x 1 panel, 1 row x 2 panels) keep their accumulators in named registers: with an
@@ -292,7 +242,7 @@ void tile(float* out, const float* inp, const PackedMatrix& w, int panel, const 
         }
   }
 #endif
-  store_tile<MR, NP>(out, sums, bias, N, n0, accumulate);
+  store_tile(out, sums, bias, N, n0, accumulate);
 }
 
 #ifdef __AVX512F__
@@ -324,7 +274,7 @@ void tile8x2(float* out, const float* inp, const PackedMatrix& w, int panel, con
     _mm512_store_ps(&sums[r][0], c[r][0]);
     _mm512_store_ps(&sums[r][kPanel], c[r][1]);
   }
-  store_tile<8, 2>(out, sums, bias, N, n0, accumulate);
+  store_tile(out, sums, bias, N, n0, accumulate);
 }
 
 // P consecutive panels' loaders.
@@ -336,7 +286,7 @@ std::array<Panel, sizeof...(I)> panels_from(const PackedMatrix& w, int panel, st
 // One row times P panels in zmm: decoding at batch 1 is a stream of weights, and one 16-wide
 // widening and FMA per panel and k keeps the instruction count per byte low for the narrow types.
 // Each accumulator is a chain of dependent FMAs (4 cycles each), so P = 4 chains keep twice as
-// many FMAs in flight as 2: enough for the widening work of bf16 and q8_0 to hide under the loads.
+// many FMAs in flight as 2: enough for the widening work of bf16 to hide under the loads.
 template <class Panel, int P>
 void tile1xP(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate) {
   const int K = w.K, N = w.N;
@@ -358,7 +308,7 @@ void tile1xP(float* out, const float* inp, const PackedMatrix& w, int panel, con
   }
   alignas(64) float sums[1][P * kPanel];
   for (int q = 0; q < P; q++) _mm512_store_ps(&sums[0][q * kPanel], c[q]);
-  store_tile<1, P>(out, sums, bias, N, n0, accumulate);
+  store_tile(out, sums, bias, N, n0, accumulate);
 }
 #endif
 
@@ -436,7 +386,7 @@ void matmul_packed_forward(float* out, const float* inp, const PackedMatrix& w, 
     case WeightType::F32: return matmul_panels<F32Panel>(out, inp, w, bias, M, accumulate);
     case WeightType::BF16: return matmul_panels<Bf16Panel>(out, inp, w, bias, M, accumulate);
     case WeightType::F16: return matmul_panels<F16Panel>(out, inp, w, bias, M, accumulate);
-    case WeightType::Q8_0: return matmul_panels<Q8Panel>(out, inp, w, bias, M, accumulate);
+    case WeightType::Q8_0: return matmul_q8_forward(out, inp, w, bias, M, accumulate);
   }
 }
 

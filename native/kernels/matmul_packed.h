@@ -4,7 +4,8 @@
 //
 // The panels hold f32, bf16, f16 or q8_0 weights. Decoding reads every weight once per step, so
 // it runs at the speed the memory delivers weights: 2-byte and 1-byte weights are read 2-4x faster.
-// They are widened to f32 in registers and accumulated in f32; the activations stay f32.
+// bf16 and f16 are widened to f32 in registers and accumulated in f32 against f32 activations;
+// q8_0 is multiplied in integers against int16-quantised activations (matmul_q8.h).
 #pragma once
 
 #include <cstddef>
@@ -26,7 +27,7 @@ struct PackedMatrix {
   WeightType type = WeightType::F32;
   AlignedBuffer data;             // F32: (ceil(N / 16), K, 16), zero-padded past N
   AlignedArray<uint16_t> half;    // BF16 / F16: the same layout, 2 bytes a weight
-  AlignedArray<int8_t> q8;        // Q8_0: the same layout, 1 byte a weight
+  AlignedArray<int8_t> q8;        // Q8_0: 1 byte a weight, panels in groups of 4, k pairs interleaved (q8_weight_offset)
   AlignedBuffer q8_scale;         // Q8_0: (panels, K / 32, 16): each column's scale for each block of 32 k
   size_t bytes() const;           // what the matmul streams
 };
@@ -52,8 +53,8 @@ float packed_weight_at(const PackedMatrix& w, int n, int k);
 // out:  (M, N)  written, or added to with accumulate
 // inp:  (M, K)
 // bias: (N) or nullptr
-// Each output element is one FMA chain over k = 0..K-1 in order, whatever the tile or thread
-// count, so a row's result never depends on the other rows in the call.
+// Each output element is one FMA chain over k = 0..K-1 in order (q8_0: over its blocks of 32),
+// whatever the tile or thread count, so a row's result never depends on the other rows in the call.
 void matmul_packed_forward(float* out, const float* inp, const PackedMatrix& w, const float* bias, int M,
                            bool accumulate = false);
 

@@ -12,6 +12,7 @@
 #include "../kernels/causal_attention.h"
 #include "../kernels/embedding.h"
 #include "../kernels/gemm.h"
+#include "../kernels/matmul_q8.h"
 #include "../kernels/rmsnorm.h"
 #include "../kernels/rope.h"
 #include "../kernels/swiglu.h"
@@ -97,16 +98,20 @@ static void check_gemm() {
 }
 
 // The packed inference matmul in every weight type, against a float64 product with the weights as
-// that type stores them (exact up to f32 summation), and against the f32 weights within the type's
-// rounding; odd shapes cover partial panels and rows that q8_0 blocks do not divide (stored f16).
+// that type stores them (and for q8_0 the activations as it quantises them: exact up to f32
+// summation), and against the f32 weights within the type's rounding; odd shapes cover partial
+// panels and rows that q8_0 blocks do not divide (stored f16). A row's result is the same bits alone
+// and in a batch.
 static void check_packed_matmul() {
   const WeightType types[] = {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::Q8_0};
   // Relative error of a stored weight: f32 exact, bf16 2^-9, f16 2^-11, q8_0 half a step of max|w|/127.
-  // (q8_0 also rounds its scale to f16: up to 127 * 2^-11 of a step more.)
-  const double rounding[] = {0.0, 1.0 / 512, 1.0 / 2048, 0.5 / 127 + 1.0 / 2048};
+  // (q8_0 also rounds its scale to f16: up to 127 * 2^-11 of a step more, and its int16 activations
+  // are within 2^-16 of their block's max |x|: 2^-13 of the bound here with randn rows.)
+  const double rounding[] = {0.0, 1.0 / 512, 1.0 / 2048, 0.5 / 127 + 1.0 / 2048 + 1.0 / 8192};
   // (M, N, K): one row over 3 panels; two rows over 5 (a group of four and one left); 6 rows; 17 rows
-  // (two 8-row tiles and one); K = 50 is not whole q8_0 blocks.
-  const int shapes[][3] = {{1, 40, 96}, {2, 80, 64}, {6, 33, 96}, {17, 64, 50}};
+  // (two 8-row tiles and one); K = 50 is not whole q8_0 blocks; 13 rows (8 + 4 + 1) over 7 panels
+  // (q8_0 groups of four and three).
+  const int shapes[][3] = {{1, 40, 96}, {2, 80, 64}, {6, 33, 96}, {17, 64, 50}, {13, 100, 64}};
   for (const auto& sh : shapes) {
     const int M = sh[0], N = sh[1], K = sh[2];
     Vec w = randn((size_t)N * K), x = randn((size_t)M * K), bias = randn(N);
@@ -118,12 +123,27 @@ static void check_packed_matmul() {
       Vec out((size_t)M * N);
 #pragma omp parallel num_threads(2)
       matmul_packed_forward(out.data(), x.data(), pm, bias.data(), M);
-      double worst_stored = 0, worst_f32 = 0;
+      // The activations as the matmul multiplies them.
+      Vec xs = x;
+      if (pm.type == WeightType::Q8_0) {
+        std::vector<int16_t> q(K);
+        std::vector<float> d(K / 32);
+        for (int m = 0; m < M; m++) {
+          quantize_activations_q16(x.data() + (size_t)m * K, K, q.data(), d.data());
+          for (int k = 0; k < K; k++) xs[(size_t)m * K + k] = (float)((double)q[k] * d[k / 32]);
+        }
+      }
+      double worst_stored = 0, worst_f32 = 0, batch_bits = 0;
+      for (int m = 0; m < M; m++) {
+        Vec alone(N);
+        matmul_packed_forward(alone.data(), x.data() + (size_t)m * K, pm, bias.data(), 1);
+        for (int n = 0; n < N; n++) batch_bits += alone[n] != out[(size_t)m * N + n];
+      }
       for (int m = 0; m < M; m++)
         for (int n = 0; n < N; n++) {
           double stored = bias[n], exact = bias[n], scale = 0;
           for (int k = 0; k < K; k++) {
-            stored += (double)x[(size_t)m * K + k] * packed_weight_at(pm, n, k);
+            stored += (double)xs[(size_t)m * K + k] * packed_weight_at(pm, n, k);
             exact += (double)x[(size_t)m * K + k] * w[(size_t)n * K + k];
             scale += std::fabs((double)x[(size_t)m * K + k]) * wmax;
           }
@@ -134,7 +154,21 @@ static void check_packed_matmul() {
       std::string where = std::string(weight_type_name(types[t])) + " (stored " + name + ") " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K);
       report("packed matmul " + where + " vs its stored weights", worst_stored, 1e-5);
       report("packed matmul " + where + " vs f32 weights", worst_f32, rounding[(int)pm.type] + 1e-6);
+      report("packed matmul " + where + ": rows alone differ from the batch in", batch_bits, 0);
     }
+  }
+  // q8_0 activations: a NaN or an infinity in a block makes the outputs NaN, never a number.
+  for (float bad : {NAN, INFINITY}) {
+    const int N = 16, K = 64;
+    Vec w = randn((size_t)N * K), x = randn(K);
+    x[40] = bad;
+    PackedMatrix pm;
+    pack_weight(pm, w.data(), N, K, WeightType::Q8_0);
+    Vec out(N);
+    matmul_packed_forward(out.data(), x.data(), pm, nullptr, 1);
+    int finite = 0;
+    for (float v : out) finite += std::isfinite(v);
+    report(std::string("packed matmul q8_0 with ") + (std::isnan(bad) ? "NaN" : "inf") + " input: finite outputs", finite, 0);
   }
 }
 
