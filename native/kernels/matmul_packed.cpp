@@ -249,8 +249,10 @@ void tile(float* out, const float* inp, const PackedMatrix& w, int panel, const 
 // Eight rows times two panels (32 columns) in 16 zmm accumulators: per k, two weight vectors and
 // eight broadcasts feed 16 FMAs, so the FMA units, not the loads, set the pace. This is the
 // batched-decode and prefill shape; every output is the same FMA chain over k as in the other tiles.
+// Meanwhile it fetches [ahead, ahead + ahead_bytes) into L2, spread evenly over its k steps.
 template <class Panel>
-void tile8x2(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate) {
+void tile8x2(float* out, const float* inp, const PackedMatrix& w, int panel, const float* bias, int n0, bool accumulate,
+             const char* ahead, size_t ahead_bytes) {
   const int K = w.K, N = w.N;
   Panel a(w, panel), b(w, panel + 1);
   __m512 c[8][2];
@@ -260,6 +262,7 @@ void tile8x2(float* out, const float* inp, const PackedMatrix& w, int panel, con
     b.prepare(k0);
     const int k1 = std::min(K, k0 + kQ8Block);
     for (int k = k0; k < k1; k++) {
+      if (ahead_bytes) _mm_prefetch(ahead + (size_t)k * ahead_bytes / K, _MM_HINT_T1);
       const __m512 w0 = a.load512(k), w1 = b.load512(k);
 #pragma GCC unroll 8
       for (int r = 0; r < 8; r++) {
@@ -363,7 +366,14 @@ void matmul_panels(float* out, const float* inp, const PackedMatrix& w, const fl
     int m = m0;
 #ifdef __AVX512F__
     if (np == 2) {
-      for (; m + 8 <= m1; m += 8) tile8x2<Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate);
+      // The next group's two panels follow these in memory: each 8-row tile fetches its share of
+      // them into L2, so the item after this one computes from L2 instead of waiting on memory in
+      // its first tile (batch 16: 1.3x on one thread here; batch 64: 1.05x).
+      const int tiles = (m1 - m) / 8, next = std::min(2, panels - p0 - 2);
+      const char* ahead = next > 0 ? (const char*)Panel(w, p0 + 2).line(0) : nullptr;
+      const size_t share = next > 0 && tiles > 0 ? (size_t)((const char*)Panel(w, p0).line(w.K) - (const char*)Panel(w, p0).line(0)) * next / tiles : 0;
+      for (int t = 0; m + 8 <= m1; m += 8, t++)
+        tile8x2<Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate, ahead + share * t, share);
       if (m1 - m < 4)
         for (; m < m1; m++) tile1xP<Panel, 2>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate);
     }

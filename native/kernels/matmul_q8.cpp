@@ -102,10 +102,18 @@ inline __m512i dot_pairs(__m512i acc, __m512i w, __m512i x) {
 #endif
 }
 
+// Weights a tile fetches into L2 for the tile after it: the runs of `next`'s panels for pairs
+// [k0, k0 + K / tiles), spread over the tile's k steps (as tile8x2 in matmul_packed.cpp).
+struct Ahead {
+  const PanelRuns* next = nullptr;
+  int k0 = 0, tiles = 1;
+};
+
 // MR rows from m0 times NP consecutive panels of one group from `panel`. One row (decoding) also
 // prefetches the group's stream 4 KiB ahead, on into the next group: the matrix is one stream.
 template <int MR, int NP>
-void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel, const float* bias, bool accumulate) {
+void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel, const float* bias, bool accumulate,
+          Ahead ahead = {}) {
   const int K = w.K, KB = K / kQ8Block;
   const PanelRuns runs(w, panel);
   const float* ws = w.q8_scale.data() + (size_t)panel * KB * kPanel;
@@ -123,6 +131,8 @@ void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel
     for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k += 2 * C) {
       if constexpr (MR == 1)
         for (size_t at = 0; at < C * runs.pair_stride; at += 64) _mm_prefetch((const char*)runs.run(k) + 4096 + at, _MM_HINT_T0);
+      else if (ahead.next)
+        _mm_prefetch((const char*)ahead.next->run(ahead.k0 + k / ahead.tiles), _MM_HINT_T1);
 #pragma GCC unroll 2
       for (int c = 0; c < C; c++) {
         __m512i wv[NP];
@@ -202,24 +212,31 @@ void panel_tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int
 }
 
 template <int MR, int NP>
-void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel, const float* bias, bool accumulate) {
+void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel, const float* bias, bool accumulate,
+          Ahead = {}) {
   for (int q = 0; q < NP; q++) panel_tile<MR>(out, x, m0, w, panel + q, bias, accumulate);
 }
 #endif
 
 // MR rows from m times np (1, 2 or, for one row, 4) panels of one group from p0.
 template <int MR>
-void tile_panels(float* out, const Q16Rows& x, int m, const PackedMatrix& w, int p0, int np, const float* bias, bool accumulate) {
+void tile_panels(float* out, const Q16Rows& x, int m, const PackedMatrix& w, int p0, int np, const float* bias, bool accumulate,
+                 Ahead ahead = {}) {
   if constexpr (MR == 1)  // only batch 1-3 takes panels four at a time
     if (np == 4) return tile<1, 4>(out, x, m, w, p0, bias, accumulate);
-  if (np >= 2) tile<MR, 2>(out, x, m, w, p0, bias, accumulate);
-  if (np % 2 == 1) tile<MR, 1>(out, x, m, w, p0 + np - 1, bias, accumulate);
+  if (np >= 2) tile<MR, 2>(out, x, m, w, p0, bias, accumulate, ahead);
+  if (np % 2 == 1) tile<MR, 1>(out, x, m, w, p0 + np - 1, bias, accumulate, ahead);
 }
 
 void rows_times_panels(float* out, const Q16Rows& x, int m0, int m1, const PackedMatrix& w, int p0, int np, const float* bias,
                        bool accumulate) {
   int m = m0;
-  for (; m + 8 <= m1; m += 8) tile_panels<8>(out, x, m, w, p0, np, bias, accumulate);
+  // The 8-row tiles fetch the next two panels' weights into L2, a share each: the next item then
+  // computes from L2 instead of waiting on memory in its first tile.
+  const int panels = (w.N + kPanel - 1) / kPanel, tiles = (m1 - m0) / 8;
+  const PanelRuns next(w, std::min(p0 + 2, panels - 1));
+  for (int t = 0; m + 8 <= m1; m += 8, t++)
+    tile_panels<8>(out, x, m, w, p0, np, bias, accumulate, Ahead{p0 + 2 < panels ? &next : nullptr, w.K * t / tiles, tiles});
   for (; m + 4 <= m1; m += 4) tile_panels<4>(out, x, m, w, p0, np, bias, accumulate);
   for (; m < m1; m++) tile_panels<1>(out, x, m, w, p0, np, bias, accumulate);
 }
