@@ -90,6 +90,13 @@ struct PanelRuns {
   const int8_t* run(int k) const { return first + (size_t)(k / 2) * pair_stride; }  // pair (k, k+1)
 };
 
+// Weights a tile fetches into L2 for the tile after it: the runs of `next`'s panels for pairs
+// [k0, k0 + K / tiles), spread over the tile's k steps (as tile8x2 in matmul_packed.cpp).
+struct Ahead {
+  const PanelRuns* next = nullptr;
+  int k0 = 0, tiles = 1;
+};
+
 #if defined(__AVX512BW__)
 inline __m512i dot_pairs(__m512i acc, __m512i w, __m512i x) {
 #ifdef __AVX512VNNI__
@@ -101,13 +108,6 @@ inline __m512i dot_pairs(__m512i acc, __m512i w, __m512i x) {
   return _mm512_add_epi32(acc, _mm512_madd_epi16(w, x));
 #endif
 }
-
-// Weights a tile fetches into L2 for the tile after it: the runs of `next`'s panels for pairs
-// [k0, k0 + K / tiles), spread over the tile's k steps (as tile8x2 in matmul_packed.cpp).
-struct Ahead {
-  const PanelRuns* next = nullptr;
-  int k0 = 0, tiles = 1;
-};
 
 // MR rows from m0 times NP consecutive panels of one group from `panel`. One row (decoding) also
 // prefetches the group's stream 4 KiB ahead, on into the next group: the matrix is one stream.
