@@ -81,9 +81,10 @@ GenerateResult generate(const Transformer& model, const Vocabulary& vocab, const
   RLCD_REQUIRE(req.seeds.empty() || (int)req.seeds.size() == B, "seeds has ", req.seeds.size(), " entries for ", B, " prompts");
   for (int b = 0; b < B; b++) rngs.emplace_back(req.seeds.empty() ? req.seed + (uint64_t)b : req.seeds[b]);
 
-  KVCache cache;
+  Transformer::WorkspaceLease workspace = model.workspace();
+  KVCache& cache = workspace.cache();
   cache.init(model.backend(), c, B, t_max);
-  Activations acts;
+  Activations& acts = workspace.acts();
   TokenBatch batch;
 
   // Prefill: every prompt token, in chunks; the last token of each prompt yields logits.

@@ -42,9 +42,10 @@ std::vector<std::vector<float>> score_continuations(const Transformer& model,
   std::vector<std::vector<float>> out(B);
   const size_t per_slot = (size_t)2 * c.n_layers * longest * c.kv_dim();
   const size_t group = std::max<size_t>(1, std::min(B, kCacheBudgetFloats / std::max<size_t>(per_slot, 1)));
-  KVCache cache;
+  Transformer::WorkspaceLease workspace = model.workspace();
+  KVCache& cache = workspace.cache();
   cache.init(model.backend(), c, (int)std::min(group, std::max<size_t>(B, 1)), longest);
-  Activations acts;
+  Activations& acts = workspace.acts();
   TokenBatch batch;
   struct Want { size_t seq; int index; int target; };
   std::vector<Want> wants;
@@ -87,9 +88,10 @@ std::vector<float> sequence_logits(const Transformer& model, const std::vector<i
   RLCD_REQUIRE(ids.size() <= (size_t)c.max_seq_len, "sequence has ", ids.size(),
                " tokens; the model's context is ", c.max_seq_len);
   check_ids(c, ids, "sequence", 0);
-  KVCache cache;
+  Transformer::WorkspaceLease workspace = model.workspace();
+  KVCache& cache = workspace.cache();
   cache.init(model.backend(), c, 1, (int)ids.size());
-  Activations acts;
+  Activations& acts = workspace.acts();
   std::vector<float> out(ids.size() * (size_t)c.vocab_size);
   TokenBatch batch;
   for (size_t t0 = 0; t0 < ids.size(); t0 += kRowsPerForward) {

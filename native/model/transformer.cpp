@@ -30,6 +30,12 @@ void Activations::ensure(Backend& b, const ModelConfig& c, int n, int nl) {
   }
 }
 
+size_t Activations::bytes() const {
+  size_t total = 0;
+  for (const Buffer* b : {&x, &xb, &qkv, &att, &gate_up, &hidden, &logits_in, &logits, &tokens, &pos, &slots, &wanted}) total += b->bytes();
+  return total;
+}
+
 namespace {
 
 bool is_linear(int i) {
@@ -115,6 +121,17 @@ void Transformer::pack(SourceWeights weights, const ParameterTensors& source) {
   const int head = source.sizes[kLmHead] ? kLmHead : kTokEmb;
   lm_head_ = b.pack(SourceWeights{static_cast<const char*>(weights.data) + source.offsets[head] * esize, weights.type},
                     c.vocab_size, c.dim, weight_type_);
+}
+
+Transformer::WorkspaceLease Transformer::workspace() const {
+  std::lock_guard<std::mutex> lock(workspace_mutex_);
+  return WorkspaceLease(*this, workspace_ ? std::move(workspace_) : std::make_unique<Workspace>());
+}
+
+void Transformer::give_back(std::unique_ptr<Workspace> ws) const {
+  std::lock_guard<std::mutex> lock(workspace_mutex_);
+  auto size = [](const Workspace* w) { return w ? w->cache.k.bytes() + w->cache.v.bytes() + w->acts.bytes() : 0; };
+  if (size(ws.get()) <= kKeptWorkspaceBytes && size(ws.get()) >= size(workspace_.get())) workspace_ = std::move(ws);
 }
 
 void Transformer::forward(const TokenBatch& batch, KVCache& cache, Activations& a, int threads) const {

@@ -1,9 +1,9 @@
 // The LLaMA-family transformer: weights, RoPE table, and the forward pass over a token batch.
 #pragma once
 
-#include <vector>
-
 #include <memory>
+#include <mutex>
+#include <vector>
 
 #include "../backend/backend.h"
 #include "../common/thread_tuner.h"
@@ -38,6 +38,7 @@ struct Activations {
   Buffer x, xb, qkv, att, gate_up, hidden, logits_in, logits;
   Buffer tokens, pos, slots, wanted;  // the batch's ints (int32), uploaded each step
   void ensure(Backend& backend, const ModelConfig& cfg, int rows, int logit_rows);
+  size_t bytes() const;
   // The logits of the last forward (logit_rows, V) in host memory: the backend's own buffer on the
   // CPU, a copy downloaded after the step elsewhere.
   const float* host_logits() const { return host_logits_ ? host_logits_ : logits.f32(); }
@@ -69,6 +70,31 @@ class Transformer {
   // What generate() learned about thread counts on this machine's current load (thread_tuner.h).
   TunerTable& decode_tuners() const { return decode_tuners_; }
 
+  // A KV cache and activations for one call (generate, score), kept by the model between calls:
+  // allocating them afresh faulted in and zeroed megabytes each time, half the scoring time on
+  // tinystories-656k. A call that finds the model's workspace taken (calls on one model at once)
+  // gets a new one; the larger is kept when both come back, unless it holds more than
+  // kKeptWorkspaceBytes (a big generation's cache is freed, as before, not held by an idle model).
+  struct Workspace {
+    KVCache cache;
+    Activations acts;
+  };
+  class WorkspaceLease {
+   public:
+    WorkspaceLease(const Transformer& model, std::unique_ptr<Workspace> ws) : model_(model), ws_(std::move(ws)) {}
+    ~WorkspaceLease() { model_.give_back(std::move(ws_)); }
+    WorkspaceLease(const WorkspaceLease&) = delete;
+    WorkspaceLease& operator=(const WorkspaceLease&) = delete;
+    KVCache& cache() { return ws_->cache; }
+    Activations& acts() { return ws_->acts; }
+
+   private:
+    const Transformer& model_;
+    std::unique_ptr<Workspace> ws_;
+  };
+  WorkspaceLease workspace() const;
+  static constexpr size_t kKeptWorkspaceBytes = (size_t)256 << 20;
+
  private:
   // Every linear weight as the backend's matrix, per layer. q, k, v are one matrix (rows of Wq,
   // then Wk, then Wv) and gate, up another, so each block is one matmul: fewer barriers per step
@@ -78,6 +104,7 @@ class Transformer {
     Buffer bqkv;  // (QD + 2 KVD) with qkv_bias
   };
   void pack(SourceWeights weights, const ParameterTensors& source);
+  void give_back(std::unique_ptr<Workspace> ws) const;
   const float* tensor(int index) const { return params_mem_.f32() + params_.offsets[index]; }
   const float* layer_tensor(int index, int l) const { return tensor(index) + params_.sizes[index] / (size_t)cfg_.n_layers * l; }
 
@@ -88,6 +115,8 @@ class Transformer {
   Buffer params_mem_;        // their values, in the backend's memory
   RopeTable rope_;
   std::vector<Layer> layers_;
+  mutable std::mutex workspace_mutex_;
+  mutable std::unique_ptr<Workspace> workspace_;  // null while a call holds it
   std::unique_ptr<Matrix> lm_head_;
   mutable TunerTable decode_tuners_;
 };

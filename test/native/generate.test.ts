@@ -57,6 +57,19 @@ describeWith([HF_656K], 'generation on tinystories-656k', () => {
     expect(Math.abs(lp - completions[0]!.logprobs.at(-1)!)).toBeLessThan(1e-4);
   });
 
+  test('calls reuse the model\'s KV cache and activations: scores after a bigger call equal a fresh model\'s', async () => {
+    const promptIds = PROMPTS.map((p) => model.tokenizer.encode(p));
+    const small = [promptIds[1]!.slice(0, 2)], cont = [promptIds[1]!.slice(2)];
+    await model.generate(PROMPTS, { n: 4, maxNewTokens: 50, seed: 5, ignoreEos: true }); // a larger cache, dirty
+    const reused = await model.logProbsOfIds(small, cont);
+    const fresh = await loadModel(HF_656K);
+    try {
+      expect(reused).toEqual(await fresh.logProbsOfIds(small, cont));
+    } finally {
+      fresh.dispose();
+    }
+  });
+
   test('greedy equals top-k 1 and a tiny top-p', async () => {
     const greedy = await model.generate(PROMPTS, { temperature: 0, maxNewTokens: 30 });
     const k1 = await model.generate(PROMPTS, { temperature: 1, topK: 1, maxNewTokens: 30, seed: 5 });
