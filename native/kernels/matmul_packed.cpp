@@ -95,11 +95,10 @@ float packed_weight_at(const PackedMatrix& w, int n, int k) {
 namespace {
 
 // Weight loaders (f32, bf16, f16; q8_0 has its own kernel): the 16 weights of one panel at row k,
-// widened to f32. prepare(k0) is called at every 32nd k.
+// widened to f32.
 struct F32Panel {
   const float* p;
   F32Panel(const PackedMatrix& w, int panel) : p(w.data.data() + (size_t)panel * w.K * kPanel) {}
-  void prepare(int) {}
 #ifdef RLCD_AVX2
   void load(int k, __m256& w0, __m256& w1) const {
     w0 = _mm256_load_ps(p + (size_t)k * kPanel);
@@ -117,7 +116,6 @@ struct F32Panel {
 struct Bf16Panel {
   const uint16_t* p;
   Bf16Panel(const PackedMatrix& w, int panel) : p(w.half.data() + (size_t)panel * w.K * kPanel) {}
-  void prepare(int) {}
 #ifdef RLCD_AVX2
   void load(int k, __m256& w0, __m256& w1) const {
     const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel);
@@ -138,7 +136,6 @@ struct Bf16Panel {
 struct F16Panel {
   const uint16_t* p;
   F16Panel(const PackedMatrix& w, int panel) : p(w.half.data() + (size_t)panel * w.K * kPanel) {}
-  void prepare(int) {}
 #if defined(RLCD_AVX2) && defined(__F16C__)
   void load(int k, __m256& w0, __m256& w1) const {
     const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel);
@@ -177,25 +174,21 @@ void tile(float* out, const float* inp, const PackedMatrix& w, int panel, const 
     const float* x1 = inp + K;
     const float* x2 = inp + 2 * (size_t)K;
     const float* x3 = inp + 3 * (size_t)K;
-    for (int k0 = 0; k0 < K; k0 += kQ8Block) {
-      a.prepare(k0);
-      const int k1 = std::min(K, k0 + kQ8Block);
-      for (int k = k0; k < k1; k++) {
-        __m256 w0, w1;
-        a.load(k, w0, w1);
-        __m256 x = _mm256_broadcast_ss(x0 + k);
-        c00 = _mm256_fmadd_ps(x, w0, c00);
-        c01 = _mm256_fmadd_ps(x, w1, c01);
-        x = _mm256_broadcast_ss(x1 + k);
-        c10 = _mm256_fmadd_ps(x, w0, c10);
-        c11 = _mm256_fmadd_ps(x, w1, c11);
-        x = _mm256_broadcast_ss(x2 + k);
-        c20 = _mm256_fmadd_ps(x, w0, c20);
-        c21 = _mm256_fmadd_ps(x, w1, c21);
-        x = _mm256_broadcast_ss(x3 + k);
-        c30 = _mm256_fmadd_ps(x, w0, c30);
-        c31 = _mm256_fmadd_ps(x, w1, c31);
-      }
+    for (int k = 0; k < K; k++) {
+      __m256 w0, w1;
+      a.load(k, w0, w1);
+      __m256 x = _mm256_broadcast_ss(x0 + k);
+      c00 = _mm256_fmadd_ps(x, w0, c00);
+      c01 = _mm256_fmadd_ps(x, w1, c01);
+      x = _mm256_broadcast_ss(x1 + k);
+      c10 = _mm256_fmadd_ps(x, w0, c10);
+      c11 = _mm256_fmadd_ps(x, w1, c11);
+      x = _mm256_broadcast_ss(x2 + k);
+      c20 = _mm256_fmadd_ps(x, w0, c20);
+      c21 = _mm256_fmadd_ps(x, w1, c21);
+      x = _mm256_broadcast_ss(x3 + k);
+      c30 = _mm256_fmadd_ps(x, w0, c30);
+      c31 = _mm256_fmadd_ps(x, w1, c31);
     }
     const __m256 acc[4][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}};
     for (int r = 0; r < 4; r++) {
@@ -204,21 +197,16 @@ void tile(float* out, const float* inp, const PackedMatrix& w, int panel, const 
     }
   } else {
     __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0;
-    for (int k0 = 0; k0 < K; k0 += kQ8Block) {
-      a.prepare(k0);
-      if constexpr (NP > 1) b.prepare(k0);
-      const int k1 = std::min(K, k0 + kQ8Block);
-      for (int k = k0; k < k1; k++) {
-        const __m256 x = _mm256_broadcast_ss(inp + k);
-        __m256 w0, w1;
-        a.load(k, w0, w1);
-        c0 = _mm256_fmadd_ps(x, w0, c0);
-        c1 = _mm256_fmadd_ps(x, w1, c1);
-        if constexpr (NP > 1) {
-          b.load(k, w0, w1);
-          c2 = _mm256_fmadd_ps(x, w0, c2);
-          c3 = _mm256_fmadd_ps(x, w1, c3);
-        }
+    for (int k = 0; k < K; k++) {
+      const __m256 x = _mm256_broadcast_ss(inp + k);
+      __m256 w0, w1;
+      a.load(k, w0, w1);
+      c0 = _mm256_fmadd_ps(x, w0, c0);
+      c1 = _mm256_fmadd_ps(x, w1, c1);
+      if constexpr (NP > 1) {
+        b.load(k, w0, w1);
+        c2 = _mm256_fmadd_ps(x, w0, c2);
+        c3 = _mm256_fmadd_ps(x, w1, c3);
       }
     }
     _mm256_store_ps(&sums[0][0], c0);
@@ -231,16 +219,12 @@ void tile(float* out, const float* inp, const PackedMatrix& w, int panel, const 
 #else
   for (int r = 0; r < MR; r++)
     for (int j = 0; j < NP * kPanel; j++) sums[r][j] = 0.0f;
-  for (int k0 = 0; k0 < K; k0 += kQ8Block) {
-    a.prepare(k0);
-    b.prepare(k0);
-    for (int k = k0; k < std::min(K, k0 + kQ8Block); k++)
-      for (int q = 0; q < NP; q++)
-        for (int j = 0; j < kPanel; j++) {
-          const float wv = q == 0 ? a.at(k, j) : b.at(k, j);
-          for (int r = 0; r < MR; r++) sums[r][q * kPanel + j] = std::fma(inp[(size_t)r * K + k], wv, sums[r][q * kPanel + j]);
-        }
-  }
+  for (int k = 0; k < K; k++)
+    for (int q = 0; q < NP; q++)
+      for (int j = 0; j < kPanel; j++) {
+        const float wv = q == 0 ? a.at(k, j) : b.at(k, j);
+        for (int r = 0; r < MR; r++) sums[r][q * kPanel + j] = std::fma(inp[(size_t)r * K + k], wv, sums[r][q * kPanel + j]);
+      }
 #endif
   store_tile(out, sums, bias, N, n0, accumulate);
 }
@@ -257,19 +241,14 @@ void tile8x2(float* out, const float* inp, const PackedMatrix& w, int panel, con
   Panel a(w, panel), b(w, panel + 1);
   __m512 c[8][2];
   for (int r = 0; r < 8; r++) c[r][0] = c[r][1] = _mm512_setzero_ps();
-  for (int k0 = 0; k0 < K; k0 += kQ8Block) {
-    a.prepare(k0);
-    b.prepare(k0);
-    const int k1 = std::min(K, k0 + kQ8Block);
-    for (int k = k0; k < k1; k++) {
-      if (ahead_bytes) _mm_prefetch(ahead + (size_t)k * ahead_bytes / K, _MM_HINT_T1);
-      const __m512 w0 = a.load512(k), w1 = b.load512(k);
+  for (int k = 0; k < K; k++) {
+    if (ahead_bytes) _mm_prefetch(ahead + (size_t)k * ahead_bytes / K, _MM_HINT_T1);
+    const __m512 w0 = a.load512(k), w1 = b.load512(k);
 #pragma GCC unroll 8
-      for (int r = 0; r < 8; r++) {
-        const __m512 x = _mm512_set1_ps(inp[(size_t)r * K + k]);
-        c[r][0] = _mm512_fmadd_ps(x, w0, c[r][0]);
-        c[r][1] = _mm512_fmadd_ps(x, w1, c[r][1]);
-      }
+    for (int r = 0; r < 8; r++) {
+      const __m512 x = _mm512_set1_ps(inp[(size_t)r * K + k]);
+      c[r][0] = _mm512_fmadd_ps(x, w0, c[r][0]);
+      c[r][1] = _mm512_fmadd_ps(x, w1, c[r][1]);
     }
   }
   alignas(64) float sums[8][2 * kPanel];
@@ -296,18 +275,14 @@ void tile1xP(float* out, const float* inp, const PackedMatrix& w, int panel, con
   auto pan = panels_from<Panel>(w, panel, std::make_index_sequence<P>{});
   __m512 c[P];
   for (int q = 0; q < P; q++) c[q] = _mm512_setzero_ps();
-  for (int k0 = 0; k0 < K; k0 += kQ8Block) {
-    for (int q = 0; q < P; q++) pan[q].prepare(k0);
-    const int k1 = std::min(K, k0 + kQ8Block);
-    // Batch 1 streams the weights once: fetch 2 KiB ahead of each panel (the next tile's panels
-    // follow these in memory), since a panel's stream is too short for the hardware to ramp up.
-    for (int k = k0; k < k1; k++) {
-      if (k % Panel::kStepsPerLine == 0)
-        for (int q = 0; q < P; q++) _mm_prefetch((const char*)pan[q].line(k) + 2048, _MM_HINT_T0);
-      const __m512 x = _mm512_set1_ps(inp[k]);
+  // Batch 1 streams the weights once: fetch 2 KiB ahead of each panel (the next tile's panels
+  // follow these in memory), since a panel's stream is too short for the hardware to ramp up.
+  for (int k = 0; k < K; k++) {
+    if (k % Panel::kStepsPerLine == 0)
+      for (int q = 0; q < P; q++) _mm_prefetch((const char*)pan[q].line(k) + 2048, _MM_HINT_T0);
+    const __m512 x = _mm512_set1_ps(inp[k]);
 #pragma GCC unroll 4
-      for (int q = 0; q < P; q++) c[q] = _mm512_fmadd_ps(x, pan[q].load512(k), c[q]);
-    }
+    for (int q = 0; q < P; q++) c[q] = _mm512_fmadd_ps(x, pan[q].load512(k), c[q]);
   }
   alignas(64) float sums[1][P * kPanel];
   for (int q = 0; q < P; q++) _mm512_store_ps(&sums[0][q * kPanel], c[q]);
