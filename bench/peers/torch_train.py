@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""PyTorch peer for bench/train.bench.ts: full training steps (forward, backward, AdamW) of the same
-LLaMA-family model on random tokens. Debian's python3-torch: use /usr/bin/python3.
+"""PyTorch peer for bench/train.bench.ts (full training steps: forward, backward, AdamW) and
+bench/qlora.bench.ts (--lora R: LoRA adapters of rank R on every projection of a frozen f32 base,
+PEFT's arithmetic written out) on the same LLaMA-family model and random tokens. Debian's
+python3-torch: use /usr/bin/python3.
 
-  /usr/bin/python3 bench/peers/torch_train.py --model DIR|random:LxCxV --batch 8 --seq 256 --steps 10 --json
+  /usr/bin/python3 bench/peers/torch_train.py --model DIR|random:LxCxV --batch 8 --seq 256 --steps 10 [--lora 16] --json
 random:LxCxV matches src/model/random.ts: heads of 32 dims, half as many kv heads, MLP width 3C, tied.
 """
 import argparse, json, math, re, struct, sys, time
@@ -46,6 +48,23 @@ class Llama(torch.nn.Module):
                 self.layers.append(m)
             self.nf = g('model.norm.weight')
 
+    def add_lora(self, r, alpha):
+        """Freezes the base; every projection gets A (r, in) ~ U(+-1/sqrt(in)) and B (out, r) = 0."""
+        for p in self.parameters():
+            p.requires_grad_(False)
+        self.lora_scale = alpha / r
+        for m in self.layers:
+            for name in ('wq', 'wk', 'wv', 'wo', 'wg', 'wu', 'wd'):
+                out, inp = getattr(m, name).shape
+                setattr(m, name + '_a', torch.nn.Parameter((torch.rand(r, inp) * 2 - 1) / math.sqrt(inp)))
+                setattr(m, name + '_b', torch.nn.Parameter(torch.zeros(out, r)))
+
+    def lin(self, m, name, h):
+        y = h @ getattr(m, name).T
+        if hasattr(m, name + '_a'):
+            y = y + ((h @ getattr(m, name + '_a').T) @ getattr(m, name + '_b').T) * self.lora_scale
+        return y
+
     def rms(self, x, w):
         return w * x * torch.rsqrt((x * x).mean(-1, keepdim=True) + self.eps)
 
@@ -60,13 +79,13 @@ class Llama(torch.nn.Module):
         x = self.emb[tokens]
         for m in self.layers:
             h = self.rms(x, m.n1)
-            q = rope((h @ m.wq.T).view(B, T, self.NH, HS).transpose(1, 2))
-            k = rope((h @ m.wk.T).view(B, T, self.NKV, HS).transpose(1, 2)).repeat_interleave(self.NH // self.NKV, 1)
-            v = (h @ m.wv.T).view(B, T, self.NKV, HS).transpose(1, 2).repeat_interleave(self.NH // self.NKV, 1)
+            q = rope(self.lin(m, 'wq', h).view(B, T, self.NH, HS).transpose(1, 2))
+            k = rope(self.lin(m, 'wk', h).view(B, T, self.NKV, HS).transpose(1, 2)).repeat_interleave(self.NH // self.NKV, 1)
+            v = self.lin(m, 'wv', h).view(B, T, self.NKV, HS).transpose(1, 2).repeat_interleave(self.NH // self.NKV, 1)
             a = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(HS) + mask, -1)
-            x = x + (a @ v).transpose(1, 2).reshape(B, T, -1) @ m.wo.T
+            x = x + self.lin(m, 'wo', (a @ v).transpose(1, 2).reshape(B, T, -1))
             h = self.rms(x, m.n2)
-            x = x + (torch.nn.functional.silu(h @ m.wg.T) * (h @ m.wu.T)) @ m.wd.T
+            x = x + self.lin(m, 'wd', torch.nn.functional.silu(self.lin(m, 'wg', h)) * self.lin(m, 'wu', h))
         return self.rms(x, self.nf) @ self.emb.T
 
 
@@ -78,6 +97,7 @@ def main():
     ap.add_argument('--steps', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=1)
     ap.add_argument('--threads', type=int, default=1)
+    ap.add_argument('--lora', type=int, default=0, help='LoRA rank on every projection over a frozen base (0: full fine-tuning)')
     ap.add_argument('--json', action='store_true')
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
@@ -93,7 +113,9 @@ def main():
                       cfg.get('num_key_value_heads', cfg['num_attention_heads']), cfg['vocab_size'], cfg.get('rms_norm_eps', 1e-6),
                       cfg.get('rope_theta', 10000.0), load_safetensors(a.model + '/model.safetensors'))
         V = cfg['vocab_size']
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    if a.lora > 0:
+        model.add_lora(a.lora, 2.0 * a.lora)
+    opt = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     tokens = torch.randint(0, V, (a.batch, a.seq))
     times = []
     for i in range(a.warmup + a.steps):
@@ -107,7 +129,7 @@ def main():
             times.append(time.perf_counter() - t0)
     times.sort()
     med = times[len(times) // 2] if len(times) % 2 else (times[len(times) // 2 - 1] + times[len(times) // 2]) / 2
-    out = {'peer': 'pytorch', 'torch': torch.__version__, 'threads': a.threads, 'model': a.model, 'batch': a.batch, 'seq': a.seq,
+    out = {'peer': 'pytorch', 'torch': torch.__version__, 'threads': a.threads, 'model': a.model, 'batch': a.batch, 'seq': a.seq, 'lora': a.lora,
            'median_s': med, 'tokens_per_s': a.batch * a.seq / med, 'times_s': times}
     print(json.dumps(out))
 

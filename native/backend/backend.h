@@ -131,6 +131,8 @@ class Backend {
   virtual void gemm(int M, int N, int K, View2D A, View2D B, float* C, long ldc, bool accumulate) = 0;
   // out (M, N) (+)= inp (M, K) . W^T (+ bias) with a packed inference weight.
   virtual void matmul(float* out, const float* inp, const Matrix& w, const float* bias, int M, bool accumulate) = 0;
+  // out (N, K) = w's weights as matmul sees them, widened to f32 (a frozen packed base's backward).
+  virtual void unpack(float* out, const Matrix& w) = 0;
 
   // out[n] = table[tokens[n]]  (N, C)
   virtual void embedding_forward(float* out, const int* tokens, const float* table, int N, int C) = 0;

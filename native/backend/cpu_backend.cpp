@@ -127,6 +127,7 @@ class CpuBackend final : public Backend {
   void matmul(float* out, const float* inp, const Matrix& w, const float* bias, int M, bool accumulate) override {
     matmul_packed_forward(out, inp, static_cast<const CpuMatrix&>(w).packed, bias, M, accumulate);
   }
+  void unpack(float* out, const Matrix& w) override { unpack_weight(out, static_cast<const CpuMatrix&>(w).packed); }
 
   void embedding_forward(float* out, const int* tokens, const float* table, int N, int C) override {
     rlcd::embedding_forward(out, tokens, table, N, C);

@@ -63,4 +63,13 @@ Napi::Int32Array require_i32(Napi::Env env, Napi::Value v, const std::string& na
   return a;
 }
 
+// A weight type by name: 'f32', 'bf16', 'f16', and 'q8_0' where quantised types are allowed.
+WeightType parse_weight_type(Napi::Env env, Napi::Value v, const char* where, bool quantised, WeightType fallback) {
+  if (v.IsUndefined()) return fallback;
+  const std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::Q8_0})
+    if (name == weight_type_name(t) && (quantised || t != WeightType::Q8_0)) return t;
+  throw_type(env, std::string(where) + (quantised ? " must be 'f32', 'bf16', 'f16' or 'q8_0'" : " must be 'f32', 'bf16' or 'f16'"));
+}
+
 }  // namespace rlcd::binding

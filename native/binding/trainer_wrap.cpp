@@ -101,8 +101,8 @@ Napi::Object stats_object(Napi::Env env, const ObjectiveStats& stats) {
 class CreateTrainerCall : public AsyncCall {
  public:
   CreateTrainerCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, LoraConfig lora, HeadKind head,
-                    std::vector<float> head_init, uint64_t seed, int threads, Vocabulary vocab)
-      : AsyncCall(env, "rlcd.createTrainer", threads), cfg_(cfg), lora_(lora), head_(head),
+                    std::vector<float> head_init, uint64_t seed, int threads, Vocabulary vocab, WeightType base_type)
+      : AsyncCall(env, "rlcd.createTrainer", threads), cfg_(cfg), lora_(lora), head_(head), base_type_(base_type),
         head_init_(std::move(head_init)), seed_(seed), vocab_(std::move(vocab)), data_(weights.Data()),
         count_(weights.ElementLength()) {
     ref_ = Napi::Persistent(weights);
@@ -111,7 +111,8 @@ class CreateTrainerCall : public AsyncCall {
  protected:
   void work() override {
     auto m = std::make_unique<TrainableModel>(cfg_, data_, count_, lora_, head_,
-                                              head_init_.empty() ? nullptr : head_init_.data(), seed_, threads());
+                                              head_init_.empty() ? nullptr : head_init_.data(), seed_, threads(),
+                                              base_type_);
     trainer_ = std::make_shared<TrainerState>(std::move(m));
     trainer_->vocab = std::move(vocab_);
   }
@@ -121,6 +122,7 @@ class CreateTrainerCall : public AsyncCall {
   ModelConfig cfg_;
   LoraConfig lora_;
   HeadKind head_;
+  WeightType base_type_;
   std::vector<float> head_init_;
   uint64_t seed_;
   Vocabulary vocab_;
@@ -286,10 +288,11 @@ class StateCall : public AsyncCall {
     for (const auto& p : parts_) {
       std::vector<float> v;
       if (p == "weights") {
-        v.resize(m.params().total);
+        v.resize(m.parameter_count());
         m.merged_weights(v.data());
       } else if (p == "baseWeights") {
-        v.assign(m.params().memory.data(), m.params().memory.data() + m.params().total);
+        v.resize(m.parameter_count());
+        m.base_weights(v.data());
       } else if (p == "lora") {
         v.assign(m.lora_params().data(), m.lora_params().data() + m.lora_params().size());
       } else if (p == "head") {
@@ -335,7 +338,12 @@ class LoadStateCall : public AsyncCall {
     for (auto& [k, v] : parts_) {
       float* dst = nullptr;
       size_t n = 0;
-      if (k == "weights") { dst = m.params().memory.data(); n = m.params().total; }
+      if (k == "weights") {
+        RLCD_REQUIRE(m.base_type() == WeightType::F32, "state.weights: this trainer's base is stored as ",
+                     weight_type_name(m.base_type()), " and frozen; only its adapters and head load");
+        dst = m.params().memory.data();
+        n = m.params().total;
+      }
       else if (k == "lora") { dst = m.lora_params().data(); n = m.lora_params().size(); }
       else if (k == "head") { dst = m.head_params().data(); n = m.head_params().size(); }
       else if (k == "adamM") { dst = m.adam_m().data(); n = m.adam_m().size(); }
@@ -513,7 +521,9 @@ Napi::Value TrainerWrap::info(const Napi::CallbackInfo& info) {
   // Read without the lock: these fields never change after creation, except steps (a counter).
   TrainableModel& m = *t->model;
   o.Set("trainableCount", Napi::Number::New(env, (double)m.trainable_count()));
-  o.Set("parameterCount", Napi::Number::New(env, (double)m.params().total));
+  o.Set("parameterCount", Napi::Number::New(env, (double)m.parameter_count()));
+  o.Set("weightsDtype", Napi::String::New(env, weight_type_name(m.base_type())));
+  o.Set("baseBytes", Napi::Number::New(env, (double)m.base_bytes()));
   o.Set("loraRank", Napi::Number::New(env, m.lora_layout().cfg.rank));
   o.Set("loraCount", Napi::Number::New(env, (double)m.lora_params().size()));
   o.Set("hasHead", Napi::Boolean::New(env, m.head_params().size() > 0));
@@ -521,7 +531,8 @@ Napi::Value TrainerWrap::info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// createTrainer(config, weights, {lora?: {rank, alpha, targets}, head?: 'scalar', headWeights?, seed?, threads?, pieces?})
+// createTrainer(config, weights, {lora?: {rank, alpha, targets}, head?: 'scalar', headWeights?, seed?, threads?, pieces?,
+//                                 weightsDtype?: the frozen base's storage under LoRA})
 Napi::Value create_trainer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelConfig cfg = parse_model_config(require_object(info, 0, "config"));
@@ -563,8 +574,12 @@ Napi::Value create_trainer(const Napi::CallbackInfo& info) {
     throw_range(env, "options.device 'cuda': the trainer runs on the CPU backend in this version (its buffers are not yet in "
                      "device memory); decoding and scoring run on CUDA");
   Vocabulary vocab = parse_pieces(env, o.Get("pieces"), cfg.vocab_size);
+  const WeightType base_type = parse_weight_type(env, o.Get("weightsDtype"), "options.weightsDtype", true, WeightType::F32);
+  if (base_type != WeightType::F32 && lora.rank == 0)
+    throw_range(env, std::string("options.weightsDtype '") + weight_type_name(base_type) +
+                         "' stores a frozen base: it needs options.lora (the adapters are what trains)");
   return queue(new CreateTrainerCall(env, cfg, weights, lora, head, std::move(head_init), seed, get_threads(o, "options"),
-                                     std::move(vocab)));
+                                     std::move(vocab), base_type));
 }
 
 }  // namespace rlcd::binding

@@ -107,6 +107,7 @@ class CudaBackend final : public Backend {
   void matmul(float* out, const float* inp, const Matrix& w, const float* bias, int M, bool accumulate) override {
     cuda::matmul(ctx(), out, inp, w, bias, M, accumulate);
   }
+  void unpack(float* out, const Matrix& w) override { cuda::unpack(ctx(), out, w); }
 
   void embedding_forward(float* out, const int* tokens, const float* table, int N, int C) override {
     cuda::embedding_forward(ctx(), out, tokens, table, N, C);

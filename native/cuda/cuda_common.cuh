@@ -138,6 +138,7 @@ void gemm_strided(const Ctx& ctx, int M, int N, int K, const float* A, long a_rs
 // row-major (N, K) result to the device.
 std::unique_ptr<Matrix> pack_matrix(const Ctx& ctx, SourceWeights host, int N, int K, WeightType type);
 void matmul(const Ctx& ctx, float* out, const float* inp, const Matrix& w, const float* bias, int M, bool accumulate);
+void unpack(const Ctx& ctx, float* out, const Matrix& w);
 
 // ---- elementwise.cu --------------------------------------------------------------------------
 void copy(const Ctx& ctx, float* dst, const float* src, long n);

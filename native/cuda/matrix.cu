@@ -191,6 +191,19 @@ void upload_sync(const Ctx& ctx, void* dst, const void* src, size_t bytes) {
   check(cudaStreamSynchronize(ctx.stream), "pack");
 }
 
+template <class W>
+__global__ void unpack_kernel(float* __restrict__ out, W w, long N, long K) {
+  const long i = (long)blockIdx.x * blockDim.x + threadIdx.x;
+  if (i < N * K) out[i] = w(i / K, i % K);
+}
+
+template <class W>
+void launch_unpack(const Ctx& ctx, float* out, W w, long N, long K) {
+  const long count = N * K;
+  unpack_kernel<W><<<(unsigned)((count + 255) / 256), 256, 0, ctx.stream>>>(out, w, N, K);
+  check_launch("unpack");
+}
+
 }  // namespace
 
 std::unique_ptr<Matrix> pack_matrix(const Ctx& ctx, SourceWeights host, int N, int K, WeightType type) {
@@ -271,6 +284,21 @@ void matmul(const Ctx& ctx, float* out, const float* inp, const Matrix& w, const
     case WeightType::Q8_0:
       dispatch(ctx, out, inp, Q8W{static_cast<const signed char*>(m->weights), m->scales, K, K / kQ8Block}, bias, M, N,
                K, accumulate);
+      break;
+  }
+}
+
+void unpack(const Ctx& ctx, float* out, const Matrix& w) {
+  const auto* m = dynamic_cast<const CudaMatrix*>(&w);
+  RLCD_CHECK(m, "unpack: the weight was packed by another backend");
+  const long N = m->N, K = m->K;
+  if (N * K == 0) return;
+  switch (m->wtype) {
+    case WeightType::F32: launch_unpack(ctx, out, F32W{static_cast<const float*>(m->weights), K}, N, K); break;
+    case WeightType::BF16: launch_unpack(ctx, out, Bf16W{static_cast<const unsigned short*>(m->weights), K}, N, K); break;
+    case WeightType::F16: launch_unpack(ctx, out, F16W{static_cast<const unsigned short*>(m->weights), K}, N, K); break;
+    case WeightType::Q8_0:
+      launch_unpack(ctx, out, Q8W{static_cast<const signed char*>(m->weights), m->scales, K, K / kQ8Block}, N, K);
       break;
   }
 }

@@ -92,6 +92,41 @@ float packed_weight_at(const PackedMatrix& w, int n, int k) {
   return 0;
 }
 
+void unpack_weight(float* out, const PackedMatrix& w) {
+  const int panels = (w.N + kPanel - 1) / kPanel, K = w.K, KB = K / kQ8Block;
+#pragma omp for schedule(static)
+  for (int p = 0; p < panels; p++) {
+    const int columns = std::min(kPanel, w.N - p * kPanel);
+    const size_t panel = (size_t)p * K * kPanel;
+    for (int j = 0; j < columns; j++) {
+      const int n = p * kPanel + j;
+      float* row = out + (size_t)n * K;
+      switch (w.type) {
+        case WeightType::F32:
+          for (int k = 0; k < K; k++) row[k] = w.data.data()[panel + (size_t)k * kPanel + j];
+          break;
+        case WeightType::BF16:
+          for (int k = 0; k < K; k++) row[k] = bf16_to_f32(w.half[panel + (size_t)k * kPanel + j]);
+          break;
+        case WeightType::F16:
+          for (int k = 0; k < K; k++) row[k] = f16_to_f32(w.half[panel + (size_t)k * kPanel + j]);
+          break;
+        case WeightType::Q8_0:
+          for (int b = 0; b < KB; b++) {
+            const float d = w.q8_scale[((size_t)p * KB + b) * kPanel + j];
+            // Within a block, k pairs sit side by side: offset(k + 1) = offset(k) + 1 for even k.
+            for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k += 2) {
+              const int8_t* q = w.q8.data() + q8_weight_offset(w.N, K, n, k);
+              row[k] = (float)q[0] * d;
+              row[k + 1] = (float)q[1] * d;
+            }
+          }
+          break;
+      }
+    }
+  }
+}
+
 namespace {
 
 // Weight loaders (f32, bf16, f16; q8_0 has its own kernel): the 16 weights of one panel at row k,

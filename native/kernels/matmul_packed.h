@@ -50,6 +50,11 @@ inline void pack_weight(PackedMatrix& out, const float* weight, int N, int K, We
 // The weight at (n, k) as the matmul sees it (after rounding to the stored type).
 float packed_weight_at(const PackedMatrix& w, int n, int k);
 
+// out (N, K) row-major = every weight as the matmul sees it (q8_0: q times its block's scale). The
+// gradient of a frozen packed weight (LoRA on a bf16 / q8_0 base) flows through these values.
+// Shares its rows out among the threads of an enclosing parallel region (dims.h).
+void unpack_weight(float* out, const PackedMatrix& w);
+
 // out:  (M, N)  written, or added to with accumulate
 // inp:  (M, K)
 // bias: (N) or nullptr

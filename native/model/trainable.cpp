@@ -17,16 +17,38 @@ int weight_of(int target) {
   return w[target];
 }
 
+// The matrices of a layer's four blocks: what a packed base holds instead of f32 (not the LM head).
+bool is_block_matrix(int index) {
+  return index == kWq || index == kWk || index == kWv || index == kWo || index == kWGate || index == kWUp || index == kWDown;
+}
+
 }  // namespace
 
 TrainableModel::TrainableModel(const ModelConfig& cfg, const float* weights, size_t count, const LoraConfig& lora,
-                               HeadKind head, const float* head_init, uint64_t seed, int threads)
-    : cfg_(cfg), head_kind_(head), threads_(std::max(1, threads)) {
+                               HeadKind head, const float* head_init, uint64_t seed, int threads, WeightType base_type)
+    : cfg_(cfg), base_type_(base_type), head_kind_(head), threads_(std::max(1, threads)) {
   cfg_.validate();
-  params_.layout(cfg_);
-  RLCD_REQUIRE(count == params_.total, "weights: expected ", params_.total, " floats for this config, got ", count);
+  layout_.layout(cfg_);
+  RLCD_REQUIRE(count == layout_.total, "weights: expected ", layout_.total, " floats for this config, got ", count);
+  RLCD_REQUIRE(base_type == WeightType::F32 || lora.rank > 0, "a base stored as ", weight_type_name(base_type),
+               " is frozen: train it through LoRA adapters (rank > 0), or keep it f32");
+  const int C = cfg_.dim, QD = cfg_.q_dim(), KVD = cfg_.kv_dim(), H = cfg_.hidden_dim;
+  blocks_[kBlockQkv] = {C, QD + 2 * KVD, {{kWq, kBq, kLoraQ, 0, QD}, {kWk, kBk, kLoraK, QD, KVD}, {kWv, kBv, kLoraV, QD + KVD, KVD}}};
+  blocks_[kBlockAttnOut] = {QD, C, {{kWo, -1, kLoraO, 0, C}}};
+  blocks_[kBlockGateUp] = {C, 2 * H, {{kWGate, -1, kLoraGate, 0, H}, {kWUp, -1, kLoraUp, H, H}}};
+  blocks_[kBlockDown] = {H, C, {{kWDown, -1, kLoraDown, 0, C}}};
+  // The f32 tensors: all of them, or all but the matrices a packed base holds.
+  const bool packed = base_type != WeightType::F32;
+  params_.num_layers = layout_.num_layers;
+  for (int i = 0; i < kNumParams; i++) {
+    params_.sizes[i] = packed && is_block_matrix(i) ? 0 : layout_.sizes[i];
+    params_.offsets[i] = params_.total;
+    params_.total += params_.sizes[i];
+  }
   params_.memory.resize(params_.total);
-  std::memcpy(params_.memory.data(), weights, sizeof(float) * count);
+  for (int i = 0; i < kNumParams; i++)
+    std::memcpy(params_.get(i), weights + layout_.offsets[i], sizeof(float) * params_.sizes[i]);
+  if (packed) pack_base(weights);
   rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
 
   lora_.layout(cfg_, lora);
@@ -46,11 +68,10 @@ TrainableModel::TrainableModel(const ModelConfig& cfg, const float* weights, siz
       }
     spans_.push_back({lora_params_.data(), lora_grads_.data(), lora_.total});
   } else {
-    grads_.resize(params_.total);
+    grads_.resize(params_.total);  // an f32 base: params_ is the whole layout_
     spans_.push_back({params_.memory.data(), grads_.data(), params_.total});
   }
   if (head_kind_ != HeadKind::None) {
-    const int C = cfg_.dim;
     head_params_.resize(C + 1);
     head_grads_.resize(C + 1);
     if (head_init) {
@@ -76,6 +97,37 @@ size_t TrainableModel::trainable_count() const {
   size_t n = 0;
   for (const auto& s : spans_) n += s.n;
   return n;
+}
+
+void TrainableModel::pack_base(const float* weights) {
+  const int L = cfg_.n_layers;
+  std::vector<float> stacked;
+  packed_.resize(L);
+  size_t largest = 0;
+  for (int l = 0; l < L; l++)
+    for (int k = 0; k < kNumBlocks; k++) {
+      const BlockShape& bs = blocks_[k];
+      stacked.clear();
+      for (const Part& part : bs.parts) {
+        const float* w = weights + layout_.offsets[part.weight] + layout_.sizes[part.weight] / L * l;
+        stacked.insert(stacked.end(), w, w + (size_t)part.out * bs.in);
+      }
+      packed_[l][k] = backend_->pack(SourceWeights{stacked.data(), WeightType::F32}, bs.rows, bs.in, base_type_);
+      largest = std::max(largest, stacked.size());
+    }
+  unpacked_.resize(largest);
+}
+
+size_t TrainableModel::base_bytes() const {
+  size_t bytes = params_.total * sizeof(float);
+  for (const auto& layer : packed_)
+    for (const auto& m : layer) bytes += m->bytes();
+  return bytes;
+}
+
+float* TrainableModel::grad_of(int index, int l) {
+  if (grads_.size() == 0) return nullptr;
+  return grads_.data() + layout_.offsets[index] + layout_.sizes[index] / (size_t)cfg_.n_layers * (size_t)l;
 }
 
 void TrainableModel::ensure(int B_in, int T_in, bool want_logits) {
@@ -127,22 +179,36 @@ void TrainableModel::ensure(int B_in, int T_in, bool want_logits) {
   }
 }
 
-void TrainableModel::linear(float* y, long ldy, const float* x, long ldx, const float* W, const float* bias, int l,
-                            int target, int in, int out, bool adapters, bool accumulate) {
+void TrainableModel::block_forward(int block, int l, float* y, long ldy, const float* x, bool adapters, bool accumulate) {
+  Backend& b = *backend_;
+  const BlockShape& bs = blocks_[block];
+  const int N = B_ * T_;
+  const Matrix* packed = packed_.empty() ? nullptr : packed_[l][block].get();
+  // A packed block is one matmul whose output rows are the parts side by side, as y holds them.
+  if (packed) {
+    RLCD_CHECK(ldy == bs.rows, "block_forward: y must hold exactly the block's outputs");
+    b.matmul(y, x, *packed, nullptr, N, accumulate);
+  }
+  for (const Part& part : bs.parts) {
+    float* yp = y + part.offset;
+    if (!packed) linear_forward(b, yp, ldy, x, bs.in, params_.layer(part.weight, l), N, bs.in, part.out, accumulate);
+    if (part.bias >= 0 && params_.sizes[part.bias]) b.add_bias(yp, ldy, params_.layer(part.bias, l), N, part.out);
+    if (adapters) adapter_forward(yp, ldy, x, bs.in, l, part.target, bs.in, part.out);
+  }
+}
+
+void TrainableModel::adapter_forward(float* y, long ldy, const float* x, long ldx, int l, int target, int in, int out) {
+  if (!lora_.slots[l][target].on) return;
   Backend& b = *backend_;
   const int N = B_ * T_;
-  linear_forward(b, y, ldy, x, ldx, W, N, in, out, accumulate);
-  if (bias) b.add_bias(y, ldy, bias, N, out);
-  if (target >= 0 && adapters && lora_.slots[l][target].on) {
-    const auto& s = lora_.slots[l][target];
-    const int r = lora_.cfg.rank;
-    float* xa = layers_[l].lora_xa[target].data();
-    linear_forward(b, xa, r, x, ldx, lora_params_.data() + s.a, N, in, r, false);  // (N, r) = x A^T
-    // y += scale * xa B^T: scale folded into a copy of B would cost memory; scale xa into dxa_ scratch.
-    float* xs = dxa_.data();
-    b.scale(xs, xa, lora_.cfg.scale(), (long)N * r);
-    linear_forward(b, y, ldy, xs, r, lora_params_.data() + s.b, N, r, out, true);
-  }
+  const auto& s = lora_.slots[l][target];
+  const int r = lora_.cfg.rank;
+  float* xa = layers_[l].lora_xa[target].data();
+  linear_forward(b, xa, r, x, ldx, lora_params_.data() + s.a, N, in, r, false);  // (N, r) = x A^T
+  // y += scale * xa B^T: scale folded into a copy of B would cost memory; scale xa into dxa_ scratch.
+  float* xs = dxa_.data();
+  b.scale(xs, xa, lora_.cfg.scale(), (long)N * r);
+  linear_forward(b, y, ldy, xs, r, lora_params_.data() + s.b, N, r, out, true);
 }
 
 void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool adapters) {
@@ -187,21 +253,18 @@ void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool ada
       LayerActs& a = layers_[l];
       b.rmsnorm_forward(a.ln1.data(), a.in.data(), p.layer(kAttnNorm, l), N, C, c.rms_eps, a.rstd1.data());
       float* q = a.qkv.data();
-      linear(q, QKV, a.ln1.data(), C, p.layer(kWq, l), c.qkv_bias ? p.layer(kBq, l) : nullptr, l, kLoraQ, C, QD, adapters, false);
-      linear(q + QD, QKV, a.ln1.data(), C, p.layer(kWk, l), c.qkv_bias ? p.layer(kBk, l) : nullptr, l, kLoraK, C, KVD, adapters, false);
-      linear(q + QD + KVD, QKV, a.ln1.data(), C, p.layer(kWv, l), c.qkv_bias ? p.layer(kBv, l) : nullptr, l, kLoraV, C, KVD, adapters, false);
+      block_forward(kBlockQkv, l, q, QKV, a.ln1.data(), adapters, false);
       b.rope_forward(q, QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
       b.rope_forward(q + QD, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
       b.causal_attention_forward(a.att.data(), a.probs.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS);
       b.copy(a.mid.data(), a.in.data(), (long)N * C);
-      linear(a.mid.data(), C, a.att.data(), QD, p.layer(kWo, l), nullptr, l, kLoraO, QD, C, adapters, true);
+      block_forward(kBlockAttnOut, l, a.mid.data(), C, a.att.data(), adapters, true);
       b.rmsnorm_forward(a.ln2.data(), a.mid.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps, a.rstd2.data());
-      linear(a.gate_up.data(), 2 * H, a.ln2.data(), C, p.layer(kWGate, l), nullptr, l, kLoraGate, C, H, adapters, false);
-      linear(a.gate_up.data() + H, 2 * H, a.ln2.data(), C, p.layer(kWUp, l), nullptr, l, kLoraUp, C, H, adapters, false);
+      block_forward(kBlockGateUp, l, a.gate_up.data(), 2 * H, a.ln2.data(), adapters, false);
       b.swiglu_forward(a.hidden.data(), a.gate_up.data(), N, H);
       float* next = l + 1 < c.n_layers ? layers_[l + 1].in.data() : resid_out_.data();
       b.copy(next, a.mid.data(), (long)N * C);
-      linear(next, C, a.hidden.data(), H, p.layer(kWDown, l), nullptr, l, kLoraDown, H, C, adapters, true);
+      block_forward(kBlockDown, l, next, C, a.hidden.data(), adapters, true);
     }
     b.rmsnorm_forward(lnf_.data(), resid_out_.data(), p.get(kFinalNorm), N, C, c.rms_eps, rstdf_.data());
     if (want_logits && logit_rows_.empty()) {
@@ -213,6 +276,21 @@ void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool ada
     }
     if (head_kind_ != HeadKind::None) b.head_forward(head_out_.data(), lnf_.data(), head_params_.data(), N, C);
   });
+}
+
+void TrainableModel::block_backward(int block, int l, float* dx, const float* dy, long lddy, const float* x) {
+  const BlockShape& bs = blocks_[block];
+  const Matrix* packed = packed_.empty() ? nullptr : packed_[l][block].get();
+  // A packed (frozen) block's gradient flows through its weights widened to f32, one matrix at a time.
+  if (packed) backend_->unpack(unpacked_.data(), *packed);
+  bool first = true;
+  for (const Part& part : bs.parts) {
+    const float* W = packed ? unpacked_.data() + (size_t)part.offset * bs.in : params_.layer(part.weight, l);
+    float* dbias = part.bias >= 0 && layout_.sizes[part.bias] ? grad_of(part.bias, l) : nullptr;
+    linear_back(dx, bs.in, dy + part.offset, lddy, x, bs.in, W, grad_of(part.weight, l), dbias, l, part.target, bs.in,
+                part.out, !first);
+    first = false;
+  }
 }
 
 void TrainableModel::linear_back(float* dx, long lddx, const float* dy, long lddy, const float* x, long ldx,
@@ -255,14 +333,9 @@ void TrainableModel::backward(const float* dlogits, const float* dhead) {
   const int C = c.dim, H = c.hidden_dim, QD = c.q_dim(), KVD = c.kv_dim(), HS = c.head_dim;
   const long QKV = QD + 2 * KVD;
   const ParameterTensors& p = params_;
-  const bool full = grads_.size() > 0 && used_adapters_;  // with LoRA the base is frozen
-  const bool base_grads = grads_.size() > 0;
-  (void)full;
-  auto G = [&](int idx, int l) -> float* {
-    if (!base_grads) return nullptr;
-    return grads_.data() + params_.offsets[idx] + params_.sizes[idx] / (size_t)c.n_layers * (size_t)l;
-  };
-  auto G0 = [&](int idx) -> float* { return base_grads ? grads_.data() + params_.offsets[idx] : nullptr; };
+  const bool base_grads = grads_.size() > 0;  // with LoRA the base is frozen
+  auto G = [&](int idx, int l) { return grad_of(idx, l); };
+  auto G0 = [&](int idx) -> float* { return base_grads ? grads_.data() + layout_.offsets[idx] : nullptr; };
   // Frozen norms still need somewhere to put their weight gradient.
   float* sink = dscratch_.data();
 
@@ -292,32 +365,21 @@ void TrainableModel::backward(const float* dlogits, const float* dhead) {
     for (int l = c.n_layers - 1; l >= 0; l--) {
       LayerActs& a = layers_[l];
       // MLP block: out = mid + hidden Wdown^T
-      linear_back(dhidden_.data(), H, dres_.data(), C, a.hidden.data(), H, p.layer(kWDown, l), G(kWDown, l), nullptr, l,
-                  kLoraDown, H, C, false);
+      block_backward(kBlockDown, l, dhidden_.data(), dres_.data(), C, a.hidden.data());
       b.swiglu_backward(dgate_up_.data(), dhidden_.data(), a.gate_up.data(), N, H);
-      linear_back(dln_.data(), C, dgate_up_.data(), 2 * H, a.ln2.data(), C, p.layer(kWGate, l), G(kWGate, l), nullptr, l,
-                  kLoraGate, C, H, false);
-      linear_back(dln_.data(), C, dgate_up_.data() + H, 2 * H, a.ln2.data(), C, p.layer(kWUp, l), G(kWUp, l), nullptr, l,
-                  kLoraUp, C, H, true);
+      block_backward(kBlockGateUp, l, dln_.data(), dgate_up_.data(), 2 * H, a.ln2.data());
       b.rmsnorm_backward(dtmp_.data(), base_grads ? G(kMlpNorm, l) : sink, dln_.data(), a.mid.data(), p.layer(kMlpNorm, l),
                          a.rstd2.data(), N, C);
       // d mid = d out (residual) + through the norm
       b.add(dmid_.data(), dres_.data(), dtmp_.data(), (long)N * C);
 
       // attention block: mid = in + att Wo^T
-      linear_back(datt_.data(), QD, dmid_.data(), C, a.att.data(), QD, p.layer(kWo, l), G(kWo, l), nullptr, l, kLoraO,
-                  QD, C, false);
+      block_backward(kBlockAttnOut, l, datt_.data(), dmid_.data(), C, a.att.data());
       b.causal_attention_backward(dqkv_.data(), datt_.data(), a.probs.data(), a.qkv.data(), QKV, B_, T_, c.n_heads,
                                   c.n_kv_heads, HS);
       b.rope_backward(dqkv_.data(), QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
       b.rope_backward(dqkv_.data() + QD, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
-      float* dq = dqkv_.data();
-      linear_back(dln_.data(), C, dq, QKV, a.ln1.data(), C, p.layer(kWq, l), G(kWq, l),
-                  c.qkv_bias ? G(kBq, l) : nullptr, l, kLoraQ, C, QD, false);
-      linear_back(dln_.data(), C, dq + QD, QKV, a.ln1.data(), C, p.layer(kWk, l), G(kWk, l),
-                  c.qkv_bias ? G(kBk, l) : nullptr, l, kLoraK, C, KVD, true);
-      linear_back(dln_.data(), C, dq + QD + KVD, QKV, a.ln1.data(), C, p.layer(kWv, l), G(kWv, l),
-                  c.qkv_bias ? G(kBv, l) : nullptr, l, kLoraV, C, KVD, true);
+      block_backward(kBlockQkv, l, dln_.data(), dqkv_.data(), QKV, a.ln1.data());
       b.rmsnorm_backward(dtmp_.data(), base_grads ? G(kAttnNorm, l) : sink, dln_.data(), a.in.data(), p.layer(kAttnNorm, l),
                          a.rstd1.data(), N, C);
       b.add(dres_.data(), dmid_.data(), dtmp_.data(), (long)N * C);
@@ -351,17 +413,36 @@ double TrainableModel::step(const AdamWConfig& opt, double max_norm, double clip
   return norm;
 }
 
+void TrainableModel::base_weights(float* out) const {
+  const int L = cfg_.n_layers;
+  for (int i = 0; i < kNumParams; i++) std::memcpy(out + layout_.offsets[i], params_.get(i), sizeof(float) * params_.sizes[i]);
+  if (!packed_.empty()) {
+    // A packed base's matrices as the matmul sees them, part by part into their own tensors.
+    AlignedBuffer widened(unpacked_.size());
+    for (int l = 0; l < L; l++)
+      for (int k = 0; k < kNumBlocks; k++) {
+        backend_->run(threads_, [&] { backend_->unpack(widened.data(), *packed_[l][k]); });
+        for (const Part& part : blocks_[k].parts) {
+          const size_t n = (size_t)part.out * blocks_[k].in;
+          std::memcpy(out + layout_.offsets[part.weight] + layout_.sizes[part.weight] / L * l,
+                      widened.data() + (size_t)part.offset * blocks_[k].in, sizeof(float) * n);
+        }
+      }
+  }
+}
+
 void TrainableModel::merged_weights(float* out) const {
-  std::memcpy(out, params_.memory.data(), sizeof(float) * params_.total);
+  const int L = cfg_.n_layers;
+  base_weights(out);
   if (lora_.cfg.rank == 0) return;
   const int r = lora_.cfg.rank;
   const float sc = lora_.cfg.scale();
-  for (int l = 0; l < cfg_.n_layers; l++)
+  for (int l = 0; l < L; l++)
     for (int t = 0; t < kNumLoraTargets; t++) {
       const auto& s = lora_.slots[l][t];
       if (!s.on) continue;
       const int idx = weight_of(t);
-      float* W = out + params_.offsets[idx] + params_.sizes[idx] / (size_t)cfg_.n_layers * (size_t)l;
+      float* W = out + layout_.offsets[idx] + layout_.sizes[idx] / (size_t)L * (size_t)l;
       const float* A = lora_params_.data() + s.a;
       const float* Bm = lora_params_.data() + s.b;
       for (int o = 0; o < s.out; o++)
@@ -378,11 +459,14 @@ void TrainableModel::merged_weights(float* out) const {
 namespace rlcd {
 
 std::unique_ptr<Transformer> TrainableModel::snapshot(bool adapters) const {
-  if (!adapters || lora_.cfg.rank == 0) return std::make_unique<Transformer>(cfg_, params_.memory.data(), params_.total);
-  AlignedBuffer merged;
-  merged.resize(params_.total);
-  merged_weights(merged.data());
-  return std::make_unique<Transformer>(cfg_, merged.data(), params_.total);
+  if (packed_.empty() && (!adapters || lora_.cfg.rank == 0))
+    return std::make_unique<Transformer>(cfg_, params_.memory.data(), params_.total);
+  // Merged (or, for a packed base, widened) weights, packed again in the base's type: a q8_0 base
+  // widened and quantised again gives back its own values (same scales, same integers).
+  AlignedBuffer weights(layout_.total);
+  if (adapters) merged_weights(weights.data());
+  else base_weights(weights.data());
+  return std::make_unique<Transformer>(cfg_, weights.data(), layout_.total, base_type_);
 }
 
 }  // namespace rlcd

@@ -1,8 +1,15 @@
 // A transformer that trains: the forward pass over right-padded sequences keeps its activations,
 // the backward pass accumulates gradients for the trainable parameters (all weights, or LoRA
 // adapters over frozen weights), plus an optional scalar head on the final hidden states.
+//
+// Under LoRA the frozen base may be stored bf16, f16 or q8_0 (QLoRA's memory saving): its linear
+// weights are then the backend's packed matrices, as in inference. The forward multiplies with them
+// directly (q8_0 with its int16-quantised activations, matmul_q8.h); the backward widens one matrix
+// at a time into a scratch and sends the gradient through those values. The embedding, norms,
+// biases and LM head stay f32.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -38,11 +45,18 @@ class TrainableModel {
   // (w ~ N(0, 1/(C+1)), b = 0). LoRA A matrices draw from `seed`.
   // Runs on the CPU backend: its buffers are host memory that the trainer's state calls, the losses
   // and the tests read directly (a GPU backend's trainer needs them in its memory: not done yet).
+  // base_type: how the frozen linear weights are stored; anything but F32 needs LoRA (rank > 0).
   TrainableModel(const ModelConfig& cfg, const float* weights, size_t count, const LoraConfig& lora,
-                 HeadKind head, const float* head_init, uint64_t seed, int threads);
+                 HeadKind head, const float* head_init, uint64_t seed, int threads,
+                 WeightType base_type = WeightType::F32);
 
   const ModelConfig& config() const { return cfg_; }
   Backend& backend() const { return *backend_; }
+  WeightType base_type() const { return base_type_; }
+  // The model's parameter count (the ParameterTensors layout), however the base is stored.
+  size_t parameter_count() const { return layout_.total; }
+  // Bytes the base model's weights take here: f32 tensors plus packed matrices.
+  size_t base_bytes() const;
   int threads() const { return threads_; }
   void set_threads(int t) { threads_ = t; }
 
@@ -70,6 +84,7 @@ class TrainableModel {
   const std::vector<Span>& trainable() const { return spans_; }
   size_t trainable_count() const;
 
+  // The f32 tensors held: every weight, or with a packed base all but its linear matrices.
   ParameterTensors& params() { return params_; }
   const ParameterTensors& params() const { return params_; }
   const AlignedBuffer& grads() const { return grads_; }
@@ -82,8 +97,11 @@ class TrainableModel {
   AlignedBuffer& adam_v() { return v_; }
   void set_steps_taken(long s) { step_ = s; }
 
-  // Base weights with the adapters merged in (W + scale B A), in the ParameterTensors layout.
+  // Base weights with the adapters merged in (W + scale B A), in the ParameterTensors layout
+  // (parameter_count() floats; a packed base as the matmul sees it).
   void merged_weights(float* out) const;
+  // The base alone, the same way.
+  void base_weights(float* out) const;
 
   // An inference engine (KV-cache decoding) over the current weights: merged with the adapters, or
   // the frozen base with `adapters` = false (PPO's reference under LoRA). Copies and packs the
@@ -96,16 +114,35 @@ class TrainableModel {
     std::vector<AlignedBuffer> lora_xa;  // (kNumLoraTargets) x A^T per adapted projection: (N, r)
   };
   void ensure(int B, int T, bool want_logits);
-  // y (N, out) (+)= x W^T [+ scale (x A^T) B^T]; saves x A^T.
-  void linear(float* y, long ldy, const float* x, long ldx, const float* W, const float* bias, int l, int target,
-              int in, int out, bool adapters, bool accumulate);
+  // The linear layers of a layer, in four blocks that each read one input: q|k|v from the first
+  // norm, o from attention, gate|up from the second norm, down from the MLP. A part is one
+  // projection of a block: its weight, bias, adapter target, and where its outputs start among the
+  // block's (the rows of the block's stacked matrix in a packed base, as Transformer stacks them).
+  enum Block { kBlockQkv, kBlockAttnOut, kBlockGateUp, kBlockDown, kNumBlocks };
+  struct Part { int weight, bias, target, offset, out; };
+  struct BlockShape { int in = 0, rows = 0; std::vector<Part> parts; };
+  // y[:, part.offset ...] (ldy) (+)= x W_part^T + bias [+ adapter] for every part of layer l's block.
+  void block_forward(int block, int l, float* y, long ldy, const float* x, bool adapters, bool accumulate);
+  // dx (N, in) = sum over the parts of dy_part W_part [+ adapter paths]; dW, dbias, dA, dB accumulate.
+  void block_backward(int block, int l, float* dx, const float* dy, long lddy, const float* x);
+  // y (N, out) += scale (x A^T) B^T for layer l's adapter on `target`, when it has one; saves x A^T.
+  void adapter_forward(float* y, long ldy, const float* x, long ldx, int l, int target, int in, int out);
   // dx (N, in) (+)= dy W [+ adapter path]; dW, dbias, dA, dB accumulate when trainable.
   void linear_back(float* dx, long lddx, const float* dy, long lddy, const float* x, long ldx, const float* W,
                    float* dW, float* dbias, int l, int target, int in, int out, bool accumulate_dx);
+  void pack_base(const float* weights);
+  float* grad_of(int index, int l);  // layer l's slice of a base gradient; null when the base is frozen
 
   ModelConfig cfg_;
   Backend* backend_ = &cpu_backend();
-  ParameterTensors params_;
+  WeightType base_type_ = WeightType::F32;
+  ParameterTensors layout_;  // the whole model's layout (no memory): the wire format of weights
+  ParameterTensors params_;  // the f32 tensors held (layout_ less the packed matrices)
+  // A packed base: each layer's blocks as one matrix (parts stacked as rows, the way Transformer
+  // stacks them), and the scratch the backward widens one of them into.
+  std::array<BlockShape, kNumBlocks> blocks_;
+  std::vector<std::array<std::unique_ptr<Matrix>, kNumBlocks>> packed_;  // (L), empty for an f32 base
+  AlignedBuffer unpacked_;
   AlignedBuffer grads_;  // ParameterTensors layout; empty when the base is frozen (LoRA)
   LoraTensors lora_;
   AlignedBuffer lora_params_, lora_grads_;

@@ -409,6 +409,79 @@ static void check_model(bool lora, int rank = 2) {
   }
 }
 
+// LoRA over a frozen base stored bf16 / f16 / q8_0 (QLoRA): against the same model trained over an
+// f32 base holding exactly the packed weights' values (base_weights()), logits and adapter
+// gradients agree to the precision of the matmul (q8_0 quantises activations to int16).
+static void check_packed_base(WeightType type, double tol) {
+  const std::string name = std::string("LoRA on a ") + weight_type_name(type) + " base: ";
+  {  // unpack_weight gives back exactly what the matmul multiplies by (13 rows: a partial panel)
+    Vec w = randn(13 * 64);
+    PackedMatrix pm;
+    pack_weight(pm, w.data(), 13, 64, type);
+    Vec out(13 * 64);
+    unpack_weight(out.data(), pm);
+    double err = 0;
+    for (int n = 0; n < 13; n++)
+      for (int k = 0; k < 64; k++) err = std::max(err, (double)std::fabs(out[n * 64 + k] - packed_weight_at(pm, n, k)));
+    report(name + "unpacked weights", err, 0.0);
+  }
+  ModelConfig c;
+  c.dim = 32; c.hidden_dim = 64; c.n_layers = 2; c.n_heads = 4; c.n_kv_heads = 2; c.head_dim = 8;
+  c.vocab_size = 29; c.max_seq_len = 16; c.rms_eps = 1e-5f; c.tied_embeddings = false; c.qkv_bias = true;
+  ParameterTensors layout;
+  layout.layout(c);
+  Vec w = randn(layout.total, 0.3f);
+  LoraConfig lc;
+  lc.rank = 3; lc.alpha = 6.0f; lc.targets = 0x7f;
+  TrainableModel packed(c, w.data(), w.size(), lc, HeadKind::Scalar, nullptr, 7, 2, type);
+  Vec widened(packed.parameter_count());
+  packed.base_weights(widened.data());
+  TrainableModel ref(c, widened.data(), widened.size(), lc, HeadKind::Scalar, packed.head_params().data(), 7, 2);
+  for (size_t i = 0; i < packed.lora_params().size(); i++)  // B starts at zero: make it non-zero, the same in both
+    ref.lora_params().data()[i] = packed.lora_params().data()[i] = 0.2f * randn(1)[0];
+  size_t f32_bytes = layout.total * sizeof(float);
+  const double ratio = (double)packed.base_bytes() / (double)f32_bytes;
+  // bf16/f16 matrices take half, q8_0 about a quarter; the embedding, norms and LM head stay f32.
+  report(name + "base memory below f32's", ratio < (type == WeightType::Q8_0 ? 0.55 : 0.7) ? 0.0 : ratio, 0.0);
+
+  TrainBatch batch;
+  batch.B = 3; batch.T = 6;
+  for (int i = 0; i < batch.B * batch.T; i++) batch.tokens.push_back((int)(rng.next() % c.vocab_size));
+  batch.lengths = {6, 4, 5};
+  const int N = batch.rows(), V = c.vocab_size;
+  Vec dlogits = randn((size_t)N * V, 0.1f), dhead = randn(N);
+  double logit_err = 0, scale = 0;
+  for (TrainableModel* m : {&packed, &ref}) {
+    m->forward(batch, true);
+    m->zero_grad();
+    m->backward(dlogits.data(), dhead.data());
+  }
+  packed.forward(batch, true);
+  Vec packed_logits(packed.logits(), packed.logits() + (size_t)N * V);
+  ref.forward(batch, true);
+  for (size_t i = 0; i < packed_logits.size(); i++) {
+    logit_err = std::max(logit_err, (double)std::fabs(packed_logits[i] - ref.logits()[i]));
+    scale = std::max(scale, (double)std::fabs(ref.logits()[i]));
+  }
+  report(name + "logits", logit_err / scale, tol);
+  double grad_err = 0, grad_scale = 0;
+  const auto& gp = packed.trainable(), &gr = ref.trainable();
+  for (size_t s = 0; s < gp.size(); s++)
+    for (size_t i = 0; i < gp[s].n; i++) {
+      grad_err = std::max(grad_err, (double)std::fabs(gp[s].grad[i] - gr[s].grad[i]));
+      grad_scale = std::max(grad_scale, (double)std::fabs(gr[s].grad[i]));
+    }
+  report(name + "adapter and head gradients", grad_err / grad_scale, tol);
+  // A frozen narrow base without adapters has nothing to train: refused.
+  bool refused = false;
+  try {
+    TrainableModel bad(c, w.data(), w.size(), LoraConfig{}, HeadKind::None, nullptr, 7, 1, type);
+  } catch (const std::exception&) {
+    refused = true;
+  }
+  report(name + "refused without LoRA", refused ? 0.0 : 1.0, 0.0);
+}
+
 // The thread tuner on simulated timings (seconds per 8-step decode block of a small model, as
 // measured on a 2-core machine): reports the time lost, after a settling period, against always
 // running the choice that is faster on average (the probes of the other one included).
@@ -463,6 +536,9 @@ int main() {
   check_model(false);
   check_model(true);
   check_model(true, 20);
+  check_packed_base(WeightType::BF16, 1e-5);
+  check_packed_base(WeightType::F16, 1e-5);
+  check_packed_base(WeightType::Q8_0, 2e-3);
   check_thread_tuner();
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;

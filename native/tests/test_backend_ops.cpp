@@ -325,6 +325,11 @@ void check_matmul() {
         for (int s = 0; s < 2; s++) w[s] = be[s]->pack(SourceWeights{wsrc.data(), WeightType::F32}, N, K, type);
         const bool same = w[0]->rows() == w[1]->rows() && w[0]->cols() == w[1]->cols() && w[0]->type() == w[1]->type();
         report(fmt("pack %s N=%d K=%d -> %s", weight_type_name(type), N, K, weight_type_name(w[1]->type())), same ? 0 : 1, 0);
+        if (M == 1) {  // the weights as the matmul sees them: the same values on both (the same rounding)
+          Dual widened = tensor(randn((size_t)N * K));
+          on_both([&](Backend& k, int s) { k.unpack(widened.f(s), *w[s]); });
+          compare(fmt("unpack %s N=%d K=%d", weight_type_name(type), N, K), widened, 0.0);
+        }
         Dual inp = tensor(randn((size_t)M * K)), bias = tensor(randn(N));
         for (bool with_bias : {false, true})
           for (bool acc : {false, true}) {

@@ -23,6 +23,10 @@ export const loraFields = {
     schema: z.array(z.enum(LORA_TARGETS)).default([...DEFAULT_LORA_TARGETS]), arg: 'MODULE', repeatable: true,
     doc: `Modules that get adapters (repeatable): ${LORA_TARGETS.join(', ')}.`,
   },
+  weightsDtype: {
+    schema: z.enum(['f32', 'bf16', 'f16', 'q8_0']).default('f32'), arg: 'TYPE',
+    doc: 'How the frozen base is stored under LoRA: f32, or bf16 / f16 / q8_0 (QLoRA-style: the linear weights take 1/2 or ~1/4 of the memory; the adapters train in f32 through the stored values). Needs --lora-rank.',
+  },
 };
 
 export const runFields = {
@@ -34,9 +38,13 @@ export const runFields = {
 
 /** LoRA options only mean something with a rank: given without one they would be ignored silently. */
 export function checkLoraOptions(input: unknown): void {
-  const o = (input ?? {}) as { loraRank?: unknown; loraAlpha?: unknown; loraTargets?: unknown };
+  const o = (input ?? {}) as { loraRank?: unknown; loraAlpha?: unknown; loraTargets?: unknown; weightsDtype?: unknown };
   const targetsGiven = o.loraTargets !== undefined && JSON.stringify(o.loraTargets) !== JSON.stringify(DEFAULT_LORA_TARGETS);
   if ((o.loraRank === undefined || Number(o.loraRank) === 0) && (o.loraAlpha !== undefined || targetsGiven)) {
     throw new RangeError(`${o.loraAlpha !== undefined ? 'loraAlpha' : 'loraTargets'} (--lora-${o.loraAlpha !== undefined ? 'alpha' : 'targets'}) needs loraRank (--lora-rank) > 0`);
+  }
+  // A bf16 / f16 / q8_0 base is frozen: without adapters nothing would train.
+  if ((o.loraRank === undefined || Number(o.loraRank) === 0) && o.weightsDtype !== undefined && o.weightsDtype !== 'f32') {
+    throw new RangeError(`weightsDtype (--weights-dtype) ${String(o.weightsDtype)} stores a frozen base: it needs loraRank (--lora-rank) > 0`);
   }
 }

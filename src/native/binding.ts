@@ -140,7 +140,8 @@ export interface NativeTrainer {
   state<P extends StatePart>(parts: P[]): Promise<Record<P, Float32Array> & { step: number }>;
   loadState(state: { weights?: Float32Array; lora?: Float32Array; head?: Float32Array; adamM?: Float32Array; adamV?: Float32Array; step?: number }): Promise<void>;
   dispose(): void;
-  readonly info: { trainableCount: number; parameterCount: number; loraRank: number; loraCount: number; hasHead: boolean; steps: number };
+  /** weightsDtype: how the frozen base is stored; baseBytes: the memory its weights take. */
+  readonly info: { trainableCount: number; parameterCount: number; loraRank: number; loraCount: number; hasHead: boolean; steps: number; weightsDtype: WeightsDtype; baseBytes: number };
 }
 
 export interface Addon {
@@ -157,7 +158,8 @@ export interface Addon {
   createTrainer(
     config: EngineConfig,
     weights: Float32Array,
-    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[]; device?: string },
+    /** weightsDtype: store the frozen base bf16 / f16 / q8_0 (needs lora: the adapters train, in f32). */
+    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[]; device?: string; weightsDtype?: WeightsDtype },
   ): Promise<NativeTrainer>;
   scheduleLr(kind: 'constant' | 'linear' | 'cosine', baseLr: number, step: number, total: number, warmup: number, minRatio?: number): number;
   /** The machine's FMA throughput and memory read bandwidth on `threads` threads (native/kernels/peak.h). */

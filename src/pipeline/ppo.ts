@@ -59,11 +59,14 @@ async function loadModels(cfg: PpoConfig): Promise<Models> {
   const common = { seed: cfg.seed, ...(cfg.threads !== undefined && { threads: cfg.threads }) };
   const tok = cfg.tokenizer ? { tokenizer: cfg.tokenizer } : {};
   const pm = readPmInfo(cfg.reward);
-  const policy = await Trainer.fromModel(cfg.policy, { ...tok, ...(lora && { lora }), ...common });
+  // Under LoRA the policy's and the value model's frozen bases may be stored narrow (weightsDtype);
+  // the reward model has no adapters and stays f32.
+  const narrow = lora && cfg.weightsDtype !== 'f32' ? { weightsDtype: cfg.weightsDtype } : {};
+  const policy = await Trainer.fromModel(cfg.policy, { ...tok, ...(lora && { lora }), ...narrow, ...common });
   const reference = lora ? undefined : await Trainer.fromModel(cfg.policy, { ...tok, ...common });
   const reward = await Trainer.fromModel(cfg.reward, { head: 'scalar', headWeights: readScoreHead(cfg.reward, pm.dim), ...common });
   // The value model starts from the preference model with its head zeroed (AlpacaFarm).
-  const value = await Trainer.fromModel(cfg.reward, { head: 'scalar', headWeights: new Float32Array(pm.dim + 1), ...(lora && { lora }), ...common });
+  const value = await Trainer.fromModel(cfg.reward, { head: 'scalar', headWeights: new Float32Array(pm.dim + 1), ...(lora && { lora }), ...narrow, ...common });
   return { pm, policy, reference, reward, value };
 }
 

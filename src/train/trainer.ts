@@ -1,7 +1,7 @@
 // A model being trained: the native trainer (weights or LoRA adapters, optional scalar head, AdamW
 // state) plus what saving needs (config, tokenizer, where it came from).
 import { getDefaultDevice } from '../native/device.js';
-import { addon, type EngineConfig, type LoraOptions, type NativeGenerateOptions, type NativeGenerateResult, type NativeTrainer, type TrainBatch, type TrainLoss } from '../native/binding.js';
+import { addon, type EngineConfig, type LoraOptions, type WeightsDtype, type NativeGenerateOptions, type NativeGenerateResult, type NativeTrainer, type TrainBatch, type TrainLoss } from '../native/binding.js';
 import { enginePieces, readCheckpoint, type Checkpoint } from '../model/load.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
@@ -12,15 +12,19 @@ export interface TrainerOptions {
   headWeights?: Float32Array;
   seed?: number;
   threads?: number;
+  /** The frozen base's storage under LoRA: bf16, f16 or q8_0 (QLoRA-style); f32 by default. */
+  weightsDtype?: WeightsDtype;
 }
 
 /** The trainer options every stage config carries (tokenizer, LoRA, seed, threads). */
 export function trainerOptionsFrom(cfg: {
   tokenizer?: string | undefined; loraRank: number; loraAlpha?: number | undefined; loraTargets: LoraOptions['targets']; seed: number; threads?: number | undefined;
+  weightsDtype?: WeightsDtype | undefined;
 }): TrainerOptions {
   return {
     ...(cfg.tokenizer && { tokenizer: cfg.tokenizer }),
     ...(cfg.loraRank > 0 && { lora: { rank: cfg.loraRank, alpha: cfg.loraAlpha ?? 2 * cfg.loraRank, targets: cfg.loraTargets } }),
+    ...(cfg.weightsDtype !== undefined && cfg.weightsDtype !== 'f32' && { weightsDtype: cfg.weightsDtype }),
     seed: cfg.seed,
     ...(cfg.threads !== undefined && { threads: cfg.threads }),
   };
@@ -64,6 +68,7 @@ export class Trainer {
       ...(options.headWeights && { headWeights: options.headWeights }),
       seed: options.seed ?? 0,
       ...(options.threads !== undefined && { threads: options.threads }),
+      ...(options.weightsDtype !== undefined && { weightsDtype: options.weightsDtype }),
       // The CLI's --device: the engine refuses cuda for training, saying why.
       ...(getDefaultDevice() !== 'cpu' && { device: getDefaultDevice() }),
     });

@@ -23,6 +23,21 @@ describeWith([HF_656K], 'trainer binding: argument checks', () => {
     expect(() => addon().createTrainer(ck.config, ck.weights.data, { head: 'value' as 'scalar' })).toThrow(TypeError);
     expect(() => addon().createTrainer(ck.config, ck.weights.data, { head: 'scalar', headWeights: new Float32Array(5) })).toThrow(RangeError);
     expect(() => new (addon() as unknown as { NativeTrainer: new () => unknown }).NativeTrainer()).toThrow(TypeError);
+    // A narrow base is frozen: it needs adapters, and a type the engine stores.
+    expect(() => addon().createTrainer(ck.config, ck.weights.data, { weightsDtype: 'q4_0' as 'q8_0' })).toThrow(/options.weightsDtype must be 'f32', 'bf16', 'f16' or 'q8_0'/);
+    expect(() => addon().createTrainer(ck.config, ck.weights.data, { weightsDtype: 'bf16' })).toThrow(/needs options.lora/);
+  });
+
+  test('a bf16 base loads adapters but refuses base weights', async () => {
+    const q = await addon().createTrainer(ck.config, ck.weights.data, { lora: { rank: 2, alpha: 4, targets: ['q_proj'] }, weightsDtype: 'bf16' });
+    try {
+      await expect(q.loadState({ weights: ck.weights.data })).rejects.toThrow(/stored as bf16 and frozen/);
+      const { lora } = await q.state(['lora']);
+      await q.loadState({ lora: lora.map((x) => x + 0.5) });
+      expect((await q.state(['lora'])).lora[0]).toBeCloseTo(lora[0]! + 0.5, 6);
+    } finally {
+      q.dispose();
+    }
   });
 
   test('generate, gradNorm, step clipNorm and the dpo loss check their arguments', async () => {
