@@ -92,6 +92,20 @@ describeWith([LLAMA2C_260K, TOK512, VAL], 'PPO, DPO and align (stories260K)', ()
     expect(fs.existsSync(path.join(out, 'adapter', 'adapter_model.safetensors'))).toBe(true);
   }, 60_000);
 
+  test('PPO with LoRA over a q8_0 base: rollouts and updates from the quantised base, ratio 1 at lr 0', async () => {
+    const out = path.join(tmp, 'ppo-qlora'), still = path.join(tmp, 'ppo-qlora-lr0');
+    await runPpo({ ...tiny, policy: LLAMA2C_260K, reward: pm, prompts, out, steps: 2, lr: 1e-2, loraRank: 4, weightsDtype: 'q8_0' });
+    const m = readMetrics(out);
+    for (const row of m) for (const k of PPO_METRICS) expect(Number.isFinite(row[k])).toBe(true);
+    expect(m[1]!['objective/kl']).toBeGreaterThan(0);
+    expect(fs.existsSync(path.join(out, 'adapter', 'adapter_model.safetensors'))).toBe(true);
+    // The old log-probs and the update's come from the same q8_0 forward: nothing moves at lr 0.
+    await runPpo({ ...tiny, policy: LLAMA2C_260K, reward: pm, prompts, out: still, steps: 1, lr: 0, loraRank: 4, weightsDtype: 'q8_0' });
+    const [z] = readMetrics(still);
+    expect(z!['val/ratio']).toBeCloseTo(1, 6);
+    expect(z!['objective/kl']).toBe(0);
+  }, 60_000);
+
   test('a PPO run killed after a checkpoint resumes to exactly the uninterrupted policy', async () => {
     const opts = { ...tiny, policy: LLAMA2C_260K, reward: pm, prompts, steps: 4, saveEvery: 2, lr: 1e-3, adaptiveKl: true, seed: 3 };
     const whole = path.join(tmp, 'ppo-whole'), killed = path.join(tmp, 'ppo-killed');
