@@ -48,3 +48,13 @@ export function checkLoraOptions(input: unknown): void {
     throw new RangeError(`weightsDtype (--weights-dtype) ${String(o.weightsDtype)} stores a frozen base: it needs loraRank (--lora-rank) > 0`);
   }
 }
+
+/**
+ * A run's settings as its checkpoint identity records them: an f32 base (the default) is left out,
+ * so checkpoints written before weightsDtype existed still resume.
+ */
+export function identitySettings<T extends { weightsDtype?: string }>(settings: T): Omit<T, 'weightsDtype'> | T {
+  if (settings.weightsDtype !== 'f32') return settings;
+  const { weightsDtype: _w, ...rest } = settings;
+  return rest;
+}

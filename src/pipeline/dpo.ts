@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dpoFields, type DpoConfig, type DpoOptions } from '../config/dpo.js';
 import { parseConfig } from '../config/schema.js';
-import { checkLoraOptions } from '../config/train-common.js';
+import { checkLoraOptions, identitySettings } from '../config/train-common.js';
 import { tokenizePair } from '../model/tokenize-pair.js';
 import { chunks, packBatch, shuffled } from '../train/batch.js';
 import type { MicroBatch } from '../train/loop.js';
@@ -147,7 +147,7 @@ export async function runDpo(options: DpoOptions, hooks: StageHooks = {}): Promi
     const { quiet: _q, threads: _t, saveEvery: _s, out: _o, ...settings } = cfg;
     const { resumedFrom, reports } = await trainResumably({
       stage: 'dpo', trainer, out: cfg.out, totalSteps, microBatches, optimizer: cfg, saveEvery: cfg.saveEvery,
-      identity: { stage: 'dpo', ...settings, model: path.resolve(cfg.model), pairs: path.resolve(cfg.pairs), n: pairs.length },
+      identity: { stage: 'dpo', ...identitySettings(settings), model: path.resolve(cfg.model), pairs: path.resolve(cfg.pairs), n: pairs.length },
       renameMetric: (k) => METRIC_NAMES[k] ?? k,
       ...(onEvent && { onEvent }),
       finish: async () => ({ stage: 'dpo', steps: totalSteps, beta: cfg.beta, lossType: cfg.lossType }),

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ppoDefaultsFor, ppoFields, type PpoConfig, type PpoOptions } from '../config/ppo.js';
 import { parseConfig } from '../config/schema.js';
-import { checkLoraOptions } from '../config/train-common.js';
+import { checkLoraOptions, identitySettings } from '../config/train-common.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
 import { addon } from '../native/binding.js';
 import { gae, shapeRewards } from '../rl/gae.js';
@@ -204,7 +204,7 @@ const sum = (x: Float32Array): number => x.reduce((a, b) => a + b, 0);
 /** The settings that change what a run computes: a checkpoint of other settings is not resumed. */
 function identity(cfg: PpoConfig, lr: number, klCoef: number): Record<string, unknown> {
   const { quiet: _q, threads: _t, saveEvery: _s, out: _o, logRollouts: _l, ...rest } = cfg;
-  return { stage: 'ppo', ...rest, policy: path.resolve(cfg.policy), reward: path.resolve(cfg.reward), prompts: path.resolve(cfg.prompts), lr, klCoef };
+  return { stage: 'ppo', ...identitySettings(rest), policy: path.resolve(cfg.policy), reward: path.resolve(cfg.reward), prompts: path.resolve(cfg.prompts), lr, klCoef };
 }
 
 export async function runPpo(options: PpoOptions, hooks: StageHooks = {}): Promise<PpoResult> {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseConfig } from '../config/schema.js';
-import { checkLoraOptions } from '../config/train-common.js';
+import { checkLoraOptions, identitySettings } from '../config/train-common.js';
 import { evalPmFields, trainPmFields, type EvalPmOptions, type TrainPmOptions } from '../config/preference-model.js';
 import { ModelFormatError } from '../errors/model-format-error.js';
 import { SafetensorsFile } from '../model/safetensors.js';
@@ -209,5 +209,5 @@ export async function evaluatePreferenceModel(options: EvalPmOptions, hooks: Sta
 
 function hyper(cfg: ReturnType<typeof parseConfig<typeof trainPmFields>>): Record<string, unknown> {
   const { quiet: _q, threads: _t, saveEvery: _s, out: _o, model: _m, pairs: _p, evalEvery: _e, ...rest } = cfg;
-  return rest;
+  return identitySettings(rest);
 }

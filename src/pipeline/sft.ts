@@ -2,7 +2,7 @@
 // RLCD's (p, o+) pairs this is the paper's context-distillation baseline.
 import path from 'node:path';
 import { parseConfig } from '../config/schema.js';
-import { checkLoraOptions } from '../config/train-common.js';
+import { checkLoraOptions, identitySettings } from '../config/train-common.js';
 import { sftFields, type SftConfig, type SftOptions } from '../config/sft.js';
 import { readJsonl } from '../util/jsonl.js';
 import { tokenizePair } from '../model/tokenize-pair.js';
@@ -92,5 +92,5 @@ export async function runSft(options: SftOptions, hooks: StageHooks = {}): Promi
 /** The settings that change what a run computes (so a checkpoint of other settings is not resumed). */
 function hyper(cfg: SftConfig): Record<string, unknown> {
   const { quiet: _q, threads: _t, saveEvery: _s, out: _o, model: _m, data: _d, ...rest } = cfg;
-  return rest;
+  return identitySettings(rest);
 }

@@ -101,4 +101,23 @@ describeWith([HF_656K, VAL], 'LoRA on a bf16 / q8_0 base (tinystories-656k)', ()
       fs.rmSync(tmp, { recursive: true, force: true });
     }
   });
+
+  test('a q8_0-base run killed after a checkpoint resumes to exactly the same model; another dtype is another run', async () => {
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'rlcd-qlora-'));
+    try {
+      const data = path.join(tmp, 'sft.jsonl');
+      fs.writeFileSync(data, stories(16).map((s) => JSON.stringify({ prompt: 'Once upon a time, ', completion: s.slice(0, 200) })).join('\n') + '\n');
+      const opts = { model: HF_656K, data, epochs: 2, lr: 1e-2, batchSize: 4, loraRank: 4, weightsDtype: 'q8_0' as const, saveEvery: 3, seed: 2, quiet: true };
+      const whole = path.join(tmp, 'whole'), killed = path.join(tmp, 'killed');
+      await runSft({ ...opts, out: whole });
+      await expect(runSft({ ...opts, out: killed }, { onEvent: (e) => { if (e.step === 4) throw new Error('simulated kill'); } })).rejects.toThrow('simulated kill');
+      await expect(runSft({ ...opts, weightsDtype: 'bf16', out: killed })).rejects.toThrow(/checkpoint of a different run/);
+      const resumed = await runSft({ ...opts, out: killed });
+      expect(resumed.resumedFrom).toBe(3);
+      expect(fs.readFileSync(path.join(killed, 'model.safetensors'))).toEqual(fs.readFileSync(path.join(whole, 'model.safetensors')));
+      expect(fs.readFileSync(path.join(killed, 'adapter', 'adapter_model.safetensors'))).toEqual(fs.readFileSync(path.join(whole, 'adapter', 'adapter_model.safetensors')));
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  });
 });
