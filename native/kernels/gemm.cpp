@@ -30,6 +30,32 @@ constexpr int kKC = 256;  // k per packed block: the 256 x 16 B panel (16 KiB) s
 #endif
 constexpr int kMC = 96;   // rows of A per work item
 
+#ifdef __AVX512F__
+// r[i] (16 floats) <- column i of the 16 x 16 block held in r (row i = r[i]).
+inline void transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  for (int i = 0; i < 16; i += 4) {
+    r[i] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i]), _mm512_castps_pd(t[i + 2])));
+    r[i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+    r[i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(t[i + 1]), _mm512_castps_pd(t[i + 3])));
+  }
+  for (int h = 0; h < 16; h += 8)
+    for (int i = 0; i < 4; i++) {
+      t[h + i] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0x88);
+      t[h + i + 4] = _mm512_shuffle_f32x4(r[h + i], r[h + i + 4], 0xdd);
+    }
+  for (int i = 0; i < 8; i++) {
+    r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+    r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+  }
+}
+#endif
+
 // B block (kc x N) -> panels of (kc, 16), zero-padded past N.
 void pack_b(float* dst, Strided B, int k0, int kc, int n0, int nc) {
   for (int j0 = 0; j0 < nc; j0 += kNR) {
@@ -37,13 +63,28 @@ void pack_b(float* dst, Strided B, int k0, int kc, int n0, int nc) {
     const int cols = std::min(kNR, nc - j0);
     if (B.rs == 1) {
       // k runs along memory (a Linear weight read as W^T): read each column contiguously.
+      int k_done = 0;
+#ifdef __AVX512F__
+      // Whole panels in 16 x 16 blocks transposed in registers: the element-wise copy made
+      // packing W^T cost ~4% of a training step.
+      if (cols == kNR) {
+        k_done = kc / 16 * 16;
+        __m512 r[16];
+        for (int jb = 0; jb < kNR; jb += 16)
+          for (int kb = 0; kb < k_done; kb += 16) {
+            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(B.data + (long)k0 + kb + (long)(n0 + j0 + jb + i) * B.cs);
+            transpose16(r);
+            for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (long)(kb + i) * kNR + jb, r[i]);
+          }
+      }
+#endif
       for (int j = 0; j < kNR; j++) {
         if (j >= cols) {
           for (int k = 0; k < kc; k++) panel[(long)k * kNR + j] = 0.0f;
           continue;
         }
         const float* src = B.data + (long)k0 + (long)(n0 + j0 + j) * B.cs;
-        for (int k = 0; k < kc; k++) panel[(long)k * kNR + j] = src[k];
+        for (int k = k_done; k < kc; k++) panel[(long)k * kNR + j] = src[k];
       }
       continue;
     }
@@ -70,7 +111,16 @@ void pack_a(float* dst, Strided A, int m0, int mc, int k0, int kc) {
     for (int k = 0; k < kc; k++) {
       const float* src = A.data + (long)m0 + (long)(k0 + k) * A.cs;
       float* col = dst + (long)k * kMR;
-      for (int p = 0; p < panels; p++, col += (long)kc * kMR) {
+      int p = 0;
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+      // Six floats a panel in one masked load and store (the scalar copy made packing A cost as
+      // much as a tenth of a weight gradient: O(M K) moves against O(M N K) FMAs 16 wide).
+      static_assert(kMR <= 8, "a panel's column fits one ymm");
+      constexpr __mmask8 six = (1u << kMR) - 1;
+      for (; p < mc / kMR; p++, col += (long)kc * kMR)
+        _mm256_mask_storeu_ps(col, six, _mm256_maskz_loadu_ps(six, src + p * kMR));
+#endif
+      for (; p < panels; p++, col += (long)kc * kMR) {
         const int rows = std::min(kMR, mc - p * kMR);
         for (int i = 0; i < rows; i++) col[i] = src[p * kMR + i];
         for (int i = rows; i < kMR; i++) col[i] = 0.0f;
@@ -233,34 +283,12 @@ void gemm(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool ac
     }
     return;
   }
-  // The packed B block is shared by the team: one allocation, filled panel by panel in parallel.
-  static thread_local std::vector<float> a_pack;
-  const int n_panels = (N + kNR - 1) / kNR;
-  static std::vector<float> b_shared;  // only touched inside `single` or by the owning team
-  float* b_pack = nullptr;
-  const bool in_team =
-#ifdef _OPENMP
-      omp_in_parallel();
-#else
-      false;
-#endif
-  std::vector<float> b_local;
-  const size_t b_size = (size_t)n_panels * kKC * kNR;
-  if (in_team) {
-#pragma omp single
-    if (b_shared.size() < b_size) b_shared.resize(b_size);
-    b_pack = b_shared.data();
-  } else {
-    b_local.resize(b_size);
-    b_pack = b_local.data();
-  }
-  if (a_pack.size() < (size_t)kMC * kKC) a_pack.resize((size_t)kMC * kKC);
-
   // Work items: (row block of kMC) x (column chunk of panels), enough items for every thread.
+  const int n_panels = (N + kNR - 1) / kNR;
   const int m_blocks = (M + kMC - 1) / kMC;
   int chunk_panels = n_panels;
 #ifdef _OPENMP
-  const int team = omp_get_num_threads();
+  const int team = omp_in_parallel() ? omp_get_num_threads() : 1;
 #else
   const int team = 1;
 #endif
@@ -278,23 +306,51 @@ void gemm(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool ac
   const bool direct_a = false;
 #endif
 
+  // A packed A block is packed by the item that uses it, while it is hot in that thread's cache,
+  // unless several column chunks share it (few rows: a 256-row weight gradient on two threads
+  // has four): then A's row blocks are packed once per k block beside B, and read by every chunk.
+  const bool share_a = !direct_a && n_chunks > 1;
+  // B (kc x N) and a shared A (M x kc) are one thread's buffers, their addresses given to the team
+  // (copyprivate ends in a barrier).
+  const size_t b_size = (size_t)n_panels * kKC * kNR, a_size = share_a ? (size_t)m_blocks * kMC * kKC : 0;
+  float* b_pack = nullptr;
+  float* a_shared = nullptr;
+#pragma omp single copyprivate(b_pack, a_shared)
+  {
+    static thread_local std::vector<float> b_buffer, a_buffer;
+    if (b_buffer.size() < b_size) b_buffer.resize(b_size);
+    if (a_buffer.size() < a_size) a_buffer.resize(a_size);
+    b_pack = b_buffer.data();
+    a_shared = a_buffer.data();
+  }
+  static thread_local std::vector<float> a_own;  // this thread's A block, when not shared
+  if (!direct_a && !share_a && a_own.size() < (size_t)kMC * kKC) a_own.resize((size_t)kMC * kKC);
+
   for (int k0 = 0; k0 < K; k0 += kKC) {
     const int kc = std::min(kKC, K - k0);
     const bool add = accumulate || k0 > 0;
+    const int pack_tasks = n_panels + (share_a ? m_blocks : 0);
 #pragma omp for schedule(static)
-    for (int p = 0; p < n_panels; p++)
-      pack_b(b_pack + (long)p * kc * kNR, B, k0, kc, p * kNR, std::min(kNR, N - p * kNR));
+    for (int t = 0; t < pack_tasks; t++) {
+      if (t < n_panels) {
+        pack_b(b_pack + (long)t * kc * kNR, B, k0, kc, t * kNR, std::min(kNR, N - t * kNR));
+      } else {
+        const int mb = t - n_panels;
+        pack_a(a_shared + (long)mb * kMC * kc, A, mb * kMC, std::min(kMC, M - mb * kMC), k0, kc);
+      }
+    }
     // (implicit barrier: every panel is packed before any tile reads it)
 #pragma omp for schedule(dynamic, 1)
     for (long item = 0; item < items; item++) {
       const int mb = (int)(item / n_chunks), nb = (int)(item % n_chunks);
       const int m0 = mb * kMC, mc = std::min(kMC, M - m0);
-      if (!direct_a) pack_a(a_pack.data(), A, m0, mc, k0, kc);
+      const float* a_block = share_a ? a_shared + (long)mb * kMC * kc : a_own.data();
+      if (!direct_a && !share_a) pack_a(a_own.data(), A, m0, mc, k0, kc);
       const int p1 = std::min(n_panels, (nb + 1) * chunk_panels);
       for (int p = nb * chunk_panels; p < p1; p++) {
         const int n0 = p * kNR, cols = std::min(kNR, N - n0);
         for (int i0 = 0; i0 < mc; i0 += kMR) {
-          const float* a = direct_a ? A.data + (long)(m0 + i0) * A.rs + (long)k0 * A.cs : a_pack.data() + (long)(i0 / kMR) * kc * kMR;
+          const float* a = direct_a ? A.data + (long)(m0 + i0) * A.rs + (long)k0 * A.cs : a_block + (long)(i0 / kMR) * kc * kMR;
           micro_kernel(a, direct_a ? A.rs : 1, direct_a ? A.cs : kMR, b_pack + (long)p * kc * kNR, kc,
                        C + (long)(m0 + i0) * ldc + n0, ldc, std::min(kMR, mc - i0), cols, add);
         }
