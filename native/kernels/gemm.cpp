@@ -63,20 +63,19 @@ void pack_b(float* dst, Strided B, int k0, int kc, int n0, int nc) {
     const int cols = std::min(kNR, nc - j0);
     if (B.rs == 1) {
       // k runs along memory (a Linear weight read as W^T): read each column contiguously.
-      int k_done = 0;
+      int j16 = 0, k16 = 0;  // columns and k done by the transposes
 #ifdef __AVX512F__
-      // Whole panels in 16 x 16 blocks transposed in registers: the element-wise copy made
-      // packing W^T cost ~4% of a training step.
-      if (cols == kNR) {
-        k_done = kc / 16 * 16;
-        __m512 r[16];
-        for (int jb = 0; jb < kNR; jb += 16)
-          for (int kb = 0; kb < k_done; kb += 16) {
-            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(B.data + (long)k0 + kb + (long)(n0 + j0 + jb + i) * B.cs);
-            transpose16(r);
-            for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (long)(kb + i) * kNR + jb, r[i]);
-          }
-      }
+      // Whole groups of 16 columns in 16 x 16 blocks transposed in registers: the element-wise
+      // copy made packing W^T cost ~4% of a training step.
+      j16 = cols / 16 * 16;
+      k16 = kc / 16 * 16;
+      __m512 r[16];
+      for (int jb = 0; jb < j16; jb += 16)
+        for (int kb = 0; kb < k16; kb += 16) {
+          for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(B.data + (long)k0 + kb + (long)(n0 + j0 + jb + i) * B.cs);
+          transpose16(r);
+          for (int i = 0; i < 16; i++) _mm512_storeu_ps(panel + (long)(kb + i) * kNR + jb, r[i]);
+        }
 #endif
       for (int j = 0; j < kNR; j++) {
         if (j >= cols) {
@@ -84,7 +83,7 @@ void pack_b(float* dst, Strided B, int k0, int kc, int n0, int nc) {
           continue;
         }
         const float* src = B.data + (long)k0 + (long)(n0 + j0 + j) * B.cs;
-        for (int k = k_done; k < kc; k++) panel[(long)k * kNR + j] = src[k];
+        for (int k = j < j16 ? k16 : 0; k < kc; k++) panel[(long)k * kNR + j] = src[k];
       }
       continue;
     }
@@ -168,7 +167,20 @@ void micro_kernel(const float* a, long ars, long aks, const float* b, int kc, fl
   // memory. Built with -march=native on a machine with AVX-512; AVX2 below otherwise.
   __m512 c00 = _mm512_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   __m512 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
-  for (int k = 0; k < kc; k++) {
+  // At most 16 columns (a LoRA rank, the last panel of a narrow matrix): the upper half of the
+  // panel is zeros, so only the lower half is multiplied (the same sums, half the FMAs).
+  const int k_full = cols <= 16 ? 0 : kc;
+  for (int k = k_full; k < kc; k++) {
+    const __m512 b0 = _mm512_loadu_ps(b + (long)k * kNR);
+    const long ak = (long)k * aks;
+    c00 = _mm512_fmadd_ps(_mm512_set1_ps(a0[ak]), b0, c00);
+    c10 = _mm512_fmadd_ps(_mm512_set1_ps(a1[ak]), b0, c10);
+    c20 = _mm512_fmadd_ps(_mm512_set1_ps(a2[ak]), b0, c20);
+    c30 = _mm512_fmadd_ps(_mm512_set1_ps(a3[ak]), b0, c30);
+    c40 = _mm512_fmadd_ps(_mm512_set1_ps(a4[ak]), b0, c40);
+    c50 = _mm512_fmadd_ps(_mm512_set1_ps(a5[ak]), b0, c50);
+  }
+  for (int k = 0; k < k_full; k++) {
     const __m512 b0 = _mm512_loadu_ps(b + (long)k * kNR);
     const __m512 b1 = _mm512_loadu_ps(b + (long)k * kNR + 16);
     const long ak = (long)k * aks;
