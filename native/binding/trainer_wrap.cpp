@@ -100,17 +100,19 @@ Napi::Object stats_object(Napi::Env env, const ObjectiveStats& stats) {
 
 class CreateTrainerCall : public AsyncCall {
  public:
-  CreateTrainerCall(Napi::Env env, ModelConfig cfg, Napi::Float32Array weights, LoraConfig lora, HeadKind head,
-                    std::vector<float> head_init, uint64_t seed, int threads, Vocabulary vocab, WeightType base_type)
+  CreateTrainerCall(Napi::Env env, ModelConfig cfg, Napi::TypedArray weights, WeightType source_type, LoraConfig lora,
+                    HeadKind head, std::vector<float> head_init, uint64_t seed, int threads, Vocabulary vocab,
+                    WeightType base_type)
       : AsyncCall(env, "rlcd.createTrainer", threads), cfg_(cfg), lora_(lora), head_(head), base_type_(base_type),
-        head_init_(std::move(head_init)), seed_(seed), vocab_(std::move(vocab)), data_(weights.Data()),
+        head_init_(std::move(head_init)), seed_(seed), vocab_(std::move(vocab)),
+        source_{static_cast<const char*>(weights.ArrayBuffer().Data()) + weights.ByteOffset(), source_type},
         count_(weights.ElementLength()) {
-    ref_ = Napi::Persistent(weights);
+    ref_ = Napi::Persistent(weights);  // keeps the buffer alive while we copy it
   }
 
  protected:
   void work() override {
-    auto m = std::make_unique<TrainableModel>(cfg_, data_, count_, lora_, head_,
+    auto m = std::make_unique<TrainableModel>(cfg_, source_, count_, lora_, head_,
                                               head_init_.empty() ? nullptr : head_init_.data(), seed_, threads(),
                                               base_type_);
     trainer_ = std::make_shared<TrainerState>(std::move(m));
@@ -126,9 +128,9 @@ class CreateTrainerCall : public AsyncCall {
   std::vector<float> head_init_;
   uint64_t seed_;
   Vocabulary vocab_;
-  const float* data_;
+  SourceWeights source_;
   size_t count_;
-  Napi::Reference<Napi::Float32Array> ref_;
+  Napi::Reference<Napi::TypedArray> ref_;
   TrainerPtr trainer_;
 };
 
@@ -532,14 +534,27 @@ Napi::Value TrainerWrap::info(const Napi::CallbackInfo& info) {
 }
 
 // createTrainer(config, weights, {lora?: {rank, alpha, targets}, head?: 'scalar', headWeights?, seed?, threads?, pieces?,
-//                                 weightsDtype?: the frozen base's storage under LoRA})
+//                                 weightsDtype?: the frozen base's storage under LoRA,
+//                                 checkpointDtype?: 'bf16' | 'f16' with weights a Uint16Array of those bits})
 Napi::Value create_trainer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelConfig cfg = parse_model_config(require_object(info, 0, "config"));
   ParameterTensors layout;
   layout.layout(cfg);
-  auto weights = require_f32(env, info.Length() > 1 ? info[1] : env.Undefined(), "weights", (long)layout.total);
+  // weights: a Float32Array, or a Uint16Array of a bf16 / f16 checkpoint's bits (options.checkpointDtype).
+  const napi_typedarray_type array_type =
+      info.Length() > 1 && info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().TypedArrayType() : napi_int8_array;
+  if (array_type != napi_float32_array && array_type != napi_uint16_array)
+    throw_type(env, "weights must be a Float32Array (or a Uint16Array of bf16 / f16 bits with options.checkpointDtype)");
+  Napi::TypedArray weights = info[1].As<Napi::TypedArray>();
+  if (weights.ElementLength() != layout.total)
+    throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " values; this config needs " +
+                         std::to_string(layout.total));
   Napi::Object o = optional_object(info, 2, "options");
+  const WeightType source_type = parse_weight_type(env, o.Get("checkpointDtype"), "options.checkpointDtype", false, WeightType::F32);
+  if ((source_type == WeightType::F32) != (array_type == napi_float32_array))
+    throw_type(env, std::string("weights must be a ") + (source_type == WeightType::F32 ? "Float32Array" : "Uint16Array") +
+                        " for options.checkpointDtype '" + weight_type_name(source_type) + "'");
   LoraConfig lora;
   Napi::Value lv = o.Get("lora");
   if (!lv.IsUndefined()) {
@@ -578,8 +593,8 @@ Napi::Value create_trainer(const Napi::CallbackInfo& info) {
   if (base_type != WeightType::F32 && lora.rank == 0)
     throw_range(env, std::string("options.weightsDtype '") + weight_type_name(base_type) +
                          "' stores a frozen base: it needs options.lora (the adapters are what trains)");
-  return queue(new CreateTrainerCall(env, cfg, weights, lora, head, std::move(head_init), seed, get_threads(o, "options"),
-                                     std::move(vocab), base_type));
+  return queue(new CreateTrainerCall(env, cfg, weights, source_type, lora, head, std::move(head_init), seed,
+                                     get_threads(o, "options"), std::move(vocab), base_type));
 }
 
 }  // namespace rlcd::binding

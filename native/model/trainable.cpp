@@ -24,12 +24,14 @@ bool is_block_matrix(int index) {
 
 }  // namespace
 
-TrainableModel::TrainableModel(const ModelConfig& cfg, const float* weights, size_t count, const LoraConfig& lora,
+TrainableModel::TrainableModel(const ModelConfig& cfg, SourceWeights weights, size_t count, const LoraConfig& lora,
                                HeadKind head, const float* head_init, uint64_t seed, int threads, WeightType base_type)
     : cfg_(cfg), base_type_(base_type), head_kind_(head), threads_(std::max(1, threads)) {
   cfg_.validate();
   layout_.layout(cfg_);
   RLCD_REQUIRE(count == layout_.total, "weights: expected ", layout_.total, " floats for this config, got ", count);
+  RLCD_REQUIRE(weights.type == WeightType::F32 || weights.type == WeightType::BF16 || weights.type == WeightType::F16,
+               "weights: a checkpoint is f32, bf16 or f16, not ", weight_type_name(weights.type));
   RLCD_REQUIRE(base_type == WeightType::F32 || lora.rank > 0, "a base stored as ", weight_type_name(base_type),
                " is frozen: train it through LoRA adapters (rank > 0), or keep it f32");
   const int C = cfg_.dim, QD = cfg_.q_dim(), KVD = cfg_.kv_dim(), H = cfg_.hidden_dim;
@@ -46,8 +48,12 @@ TrainableModel::TrainableModel(const ModelConfig& cfg, const float* weights, siz
     params_.total += params_.sizes[i];
   }
   params_.memory.resize(params_.total);
-  for (int i = 0; i < kNumParams; i++)
-    std::memcpy(params_.get(i), weights + layout_.offsets[i], sizeof(float) * params_.sizes[i]);
+  for (int i = 0; i < kNumParams; i++) {
+    float* dst = params_.get(i);
+    const size_t off = layout_.offsets[i];
+    if (weights.type == WeightType::F32) std::memcpy(dst, static_cast<const float*>(weights.data) + off, sizeof(float) * params_.sizes[i]);
+    else for (size_t j = 0; j < params_.sizes[i]; j++) dst[j] = weights.at(off + j);
+  }
   if (packed) pack_base(weights);
   rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
 
@@ -99,9 +105,11 @@ size_t TrainableModel::trainable_count() const {
   return n;
 }
 
-void TrainableModel::pack_base(const float* weights) {
+void TrainableModel::pack_base(SourceWeights weights) {
   const int L = cfg_.n_layers;
-  std::vector<float> stacked;
+  // A block's parts stacked as rows, in the checkpoint's own type (its bytes, not widened).
+  const size_t esize = weights.type == WeightType::F32 ? sizeof(float) : sizeof(uint16_t);
+  std::vector<char> stacked;
   packed_.resize(L);
   size_t largest = 0;
   for (int l = 0; l < L; l++)
@@ -109,11 +117,12 @@ void TrainableModel::pack_base(const float* weights) {
       const BlockShape& bs = blocks_[k];
       stacked.clear();
       for (const Part& part : bs.parts) {
-        const float* w = weights + layout_.offsets[part.weight] + layout_.sizes[part.weight] / L * l;
-        stacked.insert(stacked.end(), w, w + (size_t)part.out * bs.in);
+        const char* w = static_cast<const char*>(weights.data) +
+                        (layout_.offsets[part.weight] + layout_.sizes[part.weight] / L * l) * esize;
+        stacked.insert(stacked.end(), w, w + (size_t)part.out * bs.in * esize);
       }
-      packed_[l][k] = backend_->pack(SourceWeights{stacked.data(), WeightType::F32}, bs.rows, bs.in, base_type_);
-      largest = std::max(largest, stacked.size());
+      packed_[l][k] = backend_->pack(SourceWeights{stacked.data(), weights.type}, bs.rows, bs.in, base_type_);
+      largest = std::max(largest, (size_t)bs.rows * bs.in);
     }
   unpacked_.resize(largest);
 }

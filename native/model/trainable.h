@@ -45,10 +45,16 @@ class TrainableModel {
   // (w ~ N(0, 1/(C+1)), b = 0). LoRA A matrices draw from `seed`.
   // Runs on the CPU backend: its buffers are host memory that the trainer's state calls, the losses
   // and the tests read directly (a GPU backend's trainer needs them in its memory: not done yet).
+  // weights: f32, or the bits of a bf16 / f16 checkpoint (widened where f32 is kept; a base packed
+  // in its own type keeps them, so a bf16 checkpoint under a bf16 base is never widened whole).
   // base_type: how the frozen linear weights are stored; anything but F32 needs LoRA (rank > 0).
-  TrainableModel(const ModelConfig& cfg, const float* weights, size_t count, const LoraConfig& lora,
+  TrainableModel(const ModelConfig& cfg, SourceWeights weights, size_t count, const LoraConfig& lora,
                  HeadKind head, const float* head_init, uint64_t seed, int threads,
                  WeightType base_type = WeightType::F32);
+  TrainableModel(const ModelConfig& cfg, const float* weights, size_t count, const LoraConfig& lora,
+                 HeadKind head, const float* head_init, uint64_t seed, int threads,
+                 WeightType base_type = WeightType::F32)
+      : TrainableModel(cfg, SourceWeights{weights, WeightType::F32}, count, lora, head, head_init, seed, threads, base_type) {}
 
   const ModelConfig& config() const { return cfg_; }
   Backend& backend() const { return *backend_; }
@@ -130,7 +136,7 @@ class TrainableModel {
   // dx (N, in) (+)= dy W [+ adapter path]; dW, dbias, dA, dB accumulate when trainable.
   void linear_back(float* dx, long lddx, const float* dy, long lddy, const float* x, long ldx, const float* W,
                    float* dW, float* dbias, int l, int target, int in, int out, bool accumulate_dx);
-  void pack_base(const float* weights);
+  void pack_base(SourceWeights weights);
   float* grad_of(int index, int l);  // layer l's slice of a base gradient; null when the base is frozen
 
   ModelConfig cfg_;

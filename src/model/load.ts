@@ -168,6 +168,11 @@ export async function readCheckpoint(model: string, options: { tokenizer?: strin
   return (await readCheckpointAs(model, options, false)) as Checkpoint;
 }
 
+/** readCheckpoint, except that a checkpoint stored wholly in bf16 or f16 keeps those bits (for an engine that packs them narrow). */
+export async function readCheckpointKeepingHalf(model: string, options: { tokenizer?: string } = {}): Promise<Omit<Checkpoint, 'weights'> & { weights: PackedWeights | PackedWeights<Uint16Array> }> {
+  return readCheckpointAs(model, options, true);
+}
+
 /** readCheckpoint, with `keepHalf`: a checkpoint stored wholly in bf16 or f16 keeps those bits. */
 async function readCheckpointAs(
   model: string,

@@ -157,9 +157,13 @@ export interface Addon {
   ): Promise<NativeModel>;
   createTrainer(
     config: EngineConfig,
-    weights: Float32Array,
-    /** weightsDtype: store the frozen base bf16 / f16 / q8_0 (needs lora: the adapters train, in f32). */
-    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[]; device?: string; weightsDtype?: WeightsDtype },
+    weights: Float32Array | Uint16Array,
+    /**
+     * weightsDtype: store the frozen base bf16 / f16 / q8_0 (needs lora: the adapters train, in f32).
+     * checkpointDtype: weights are a Uint16Array of a bf16 / f16 checkpoint's bits, packed without
+     * widening the model (only the embedding, norms and head are widened).
+     */
+    options?: { lora?: LoraOptions; head?: 'scalar'; headWeights?: Float32Array; seed?: number; threads?: number; pieces?: Uint8Array[]; device?: string; weightsDtype?: WeightsDtype; checkpointDtype?: 'f32' | 'bf16' | 'f16' },
   ): Promise<NativeTrainer>;
   scheduleLr(kind: 'constant' | 'linear' | 'cosine', baseLr: number, step: number, total: number, warmup: number, minRatio?: number): number;
   /** The machine's FMA throughput and memory read bandwidth on `threads` threads (native/kernels/peak.h). */

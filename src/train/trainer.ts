@@ -2,7 +2,7 @@
 // state) plus what saving needs (config, tokenizer, where it came from).
 import { getDefaultDevice } from '../native/device.js';
 import { addon, type EngineConfig, type LoraOptions, type WeightsDtype, type NativeGenerateOptions, type NativeGenerateResult, type NativeTrainer, type TrainBatch, type TrainLoss } from '../native/binding.js';
-import { enginePieces, readCheckpoint, type Checkpoint } from '../model/load.js';
+import { enginePieces, readCheckpoint, readCheckpointKeepingHalf, type Checkpoint } from '../model/load.js';
 import type { Tokenizer } from '../tokenizer/types.js';
 
 export interface TrainerOptions {
@@ -60,8 +60,12 @@ export class Trainer {
   static async fromModel(modelPath: string, options: TrainerOptions = {}): Promise<Trainer> {
     if (typeof modelPath !== 'string' || modelPath === '') throw new TypeError('modelPath must be a non-empty string');
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object');
-    const ck = await readCheckpoint(modelPath, options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {});
+    // A narrow base takes a bf16 / f16 checkpoint as its own bits: the model is never widened whole.
+    const narrow = options.weightsDtype !== undefined && options.weightsDtype !== 'f32';
+    const tok = options.tokenizer !== undefined ? { tokenizer: options.tokenizer } : {};
+    const ck = narrow ? await readCheckpointKeepingHalf(modelPath, tok) : await readCheckpoint(modelPath, tok);
     const native = await addon().createTrainer(ck.config, ck.weights.data, {
+      ...(ck.weights.dtype !== 'f32' && { checkpointDtype: ck.weights.dtype }),
       pieces: enginePieces(ck),
       ...(options.lora && { lora: options.lora }),
       ...(options.head && { head: options.head }),

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadModel, saveHfCheckpoint } from '../../src/index.js';
+import { loadModel, saveHfCheckpoint, Trainer } from '../../src/index.js';
 import { readCheckpoint } from '../../src/model/load.js';
 import { PackedWeights } from '../../src/model/layout.js';
 import { parseRandomSpec } from '../../src/model/random.js';
@@ -80,6 +80,35 @@ test('a BF16 checkpoint in bf16, f16 or q8_0 equals its f32 twin narrowed to the
   }
 });
 
+test('a LoRA trainer over a BF16 checkpoint with a bf16 or q8_0 base equals its f32 twin\'s, bit for bit', async () => {
+  const bf16Dir = path.join(tmp, 'story-bf16-train'), twinDir = path.join(tmp, 'story-f32-twin-train');
+  writeBf16Copy(BUILT_IN, bf16Dir);
+  const ck = await readCheckpoint(bf16Dir);
+  await saveHfCheckpoint(twinDir, { config: ck.config, weights: ck.weights.data, tokenizerFrom: BUILT_IN, hfConfig: ck.hfConfig });
+  const lora = { rank: 4, alpha: 8, targets: ['q_proj', 'v_proj', 'down_proj'] as Array<'q_proj' | 'v_proj' | 'down_proj'> };
+  for (const dtype of ['bf16', 'q8_0'] as const) {
+    const fromF32 = await Trainer.fromModel(twinDir, { lora, seed: 3, weightsDtype: dtype });
+    const fromBf16 = await Trainer.fromModel(bf16Dir, { lora, seed: 3, weightsDtype: dtype });
+    try {
+      expect(fromBf16.native.info.baseBytes).toBe(fromF32.native.info.baseBytes);
+      const ids = fromF32.tokenizer.encode('Once upon a time, there was a little girl named Lily. She loved to play outside.');
+      const T = ids.length;
+      const batch = { B: 1, T, tokens: Int32Array.from(ids), lengths: Int32Array.from([T]) };
+      const weights = new Float32Array(T).fill(1);
+      weights[T - 1] = 0;
+      const settings = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, maxGradNorm: 1 };
+      for (const t of [fromF32, fromBf16]) {
+        await t.forwardBackward(batch, { kind: 'sft', weights });
+        await t.step(settings);
+      }
+      expect(Array.from(await fromBf16.evaluate(batch, 'logprobs'))).toEqual(Array.from(await fromF32.evaluate(batch, 'logprobs')));
+    } finally {
+      fromF32.dispose();
+      fromBf16.dispose();
+    }
+  }
+});
+
 test('a BF16 checkpoint with a non-finite weight is refused, naming it', async () => {
   const dir = path.join(tmp, 'story-bf16-nan');
   writeBf16Copy(BUILT_IN, dir);
@@ -92,7 +121,7 @@ test('a BF16 checkpoint with a non-finite weight is refused, naming it', async (
   await expect(loadModel(dir, { weightsDtype: 'bf16' })).rejects.toThrow(/wUp of layer 1, element 5 is NaN/);
 });
 
-test('loading a BF16 checkpoint in bf16 never holds an f32 copy of the model (peak memory of the loading process)', async () => {
+test('loading a BF16 checkpoint in bf16, for inference or under a LoRA trainer, never holds an f32 copy of the model (peak memory)', async () => {
   // 8 layers x 512 wide, vocab 1024: 25M parameters, 50 MB in bf16, 100 MB in f32.
   const config = parseRandomSpec('random:8x512x1024')!;
   const f32Dir = path.join(tmp, 'random-f32'), bf16Dir = path.join(tmp, 'random-bf16');
@@ -111,22 +140,32 @@ test('loading a BF16 checkpoint in bf16 never holds an f32 copy of the model (pe
   fs.rmSync(f32Dir, { recursive: true });
   const f32Bytes = 2 * bf16Bytes;
   // A fresh process running the built package (no transpiling on the way): it loads the built-in
-  // model first, so every module and the engine are in memory, then the peak RSS of loading the
-  // checkpoint above what it held before, and the engine's bytes.
-  const script = `
-    const { loadModel } = await import(${JSON.stringify(path.join(ROOT, 'dist/index.js'))});
-    (await loadModel('rlcd-story-base', { weightsDtype: 'bf16' })).dispose();
-    globalThis.gc?.();
-    const before = process.memoryUsage().rss;
-    const m = await loadModel(${JSON.stringify(bf16Dir)}, { weightsDtype: 'bf16' });
-    // VmHWM is this program's own peak; getrusage's maxRSS also counts the parent's at fork time.
-    const hwm = Number(/VmHWM:\\s+(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
-    console.log(JSON.stringify({ grew: hwm - before, weightBytes: m.backend.native.weightBytes }));`;
-  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
-  const { grew, weightBytes } = JSON.parse(out.trim().split('\n').pop()!) as { grew: number; weightBytes: number };
-  // The engine holds the bf16 matrices plus the f32 embedding table and norms (4 MB here).
-  expect(weightBytes).toBeLessThan(bf16Bytes * 1.1);
-  // Measured 106 MB: the checkpoint's bits in JS (50 MB) and the engine's packed copy (54 MB). The
-  // widening path (an f32 copy on top) measured 195 MB.
-  expect(grew).toBeLessThan(f32Bytes * 1.35);
+  // model first (or builds a LoRA trainer on it), so every module and the engine are in memory, then
+  // the peak RSS of loading the checkpoint above what it held before, and the engine's bytes.
+  const measure = (what: 'model' | 'trainer'): { grew: number; weightBytes: number } => {
+    const load = what === 'model'
+      ? `async (dir) => { const m = await loadModel(dir, { weightsDtype: 'bf16' }); return { m, bytes: () => m.backend.native.weightBytes }; }`
+      : `async (dir) => { const m = await Trainer.fromModel(dir, { weightsDtype: 'bf16', lora: { rank: 4, alpha: 8, targets: ['q_proj'] } }); return { m, bytes: () => m.native.info.baseBytes }; }`;
+    const script = `
+      const { loadModel, Trainer } = await import(${JSON.stringify(path.join(ROOT, 'dist/index.js'))});
+      const load = ${load};
+      (await load('rlcd-story-base')).m.dispose();
+      globalThis.gc?.();
+      const before = process.memoryUsage().rss;
+      const { m, bytes } = await load(${JSON.stringify(bf16Dir)});
+      // VmHWM is this program's own peak; getrusage's maxRSS also counts the parent's at fork time.
+      const hwm = Number(/VmHWM:\\s+(\\d+) kB/.exec((await import('node:fs')).readFileSync('/proc/self/status', 'utf8'))[1]) * 1024;
+      console.log(JSON.stringify({ grew: hwm - before, weightBytes: bytes() }));`;
+    const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    return JSON.parse(out.trim().split('\n').pop()!) as { grew: number; weightBytes: number };
+  };
+  for (const what of ['model', 'trainer'] as const) {
+    const { grew, weightBytes } = measure(what);
+    // The engine holds the bf16 matrices plus the f32 embedding table and norms (4 MB here).
+    expect(weightBytes).toBeLessThan(bf16Bytes * 1.1);
+    // Measured 106 MB (model) and 114 MB (LoRA trainer): the checkpoint's bits in JS (50 MB) and the
+    // engine's packed copy (54 MB). The widening path (an f32 copy on top) measured 195 MB; a
+    // trainer over an f32 base 250 MB.
+    expect(grew).toBeLessThan(f32Bytes * 1.35);
+  }
 }, 120_000);
