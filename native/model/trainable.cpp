@@ -440,26 +440,29 @@ void TrainableModel::base_weights(float* out) const {
   }
 }
 
+void TrainableModel::add_adapter(float* W, int l, int target) const {
+  const auto& s = lora_.slots[l][target];
+  if (!s.on) return;
+  const int r = lora_.cfg.rank;
+  const float sc = lora_.cfg.scale();
+  const float* A = lora_params_.data() + s.a;
+  const float* Bm = lora_params_.data() + s.b;
+  for (int o = 0; o < s.out; o++)
+    for (int k = 0; k < r; k++) {
+      const float b = sc * Bm[(size_t)o * r + k];
+      if (b == 0.0f) continue;
+      for (int i = 0; i < s.in; i++) W[(size_t)o * s.in + i] += b * A[(size_t)k * s.in + i];
+    }
+}
+
 void TrainableModel::merged_weights(float* out) const {
   const int L = cfg_.n_layers;
   base_weights(out);
   if (lora_.cfg.rank == 0) return;
-  const int r = lora_.cfg.rank;
-  const float sc = lora_.cfg.scale();
   for (int l = 0; l < L; l++)
     for (int t = 0; t < kNumLoraTargets; t++) {
-      const auto& s = lora_.slots[l][t];
-      if (!s.on) continue;
       const int idx = weight_of(t);
-      float* W = out + layout_.offsets[idx] + layout_.sizes[idx] / (size_t)L * (size_t)l;
-      const float* A = lora_params_.data() + s.a;
-      const float* Bm = lora_params_.data() + s.b;
-      for (int o = 0; o < s.out; o++)
-        for (int k = 0; k < r; k++) {
-          const float b = sc * Bm[(size_t)o * r + k];
-          if (b == 0.0f) continue;
-          for (int i = 0; i < s.in; i++) W[(size_t)o * s.in + i] += b * A[(size_t)k * s.in + i];
-        }
+      add_adapter(out + layout_.offsets[idx] + layout_.sizes[idx] / (size_t)L * (size_t)l, l, t);
     }
 }
 
@@ -470,12 +473,25 @@ namespace rlcd {
 std::unique_ptr<Transformer> TrainableModel::snapshot(bool adapters) const {
   if (packed_.empty() && (!adapters || lora_.cfg.rank == 0))
     return std::make_unique<Transformer>(cfg_, params_.memory.data(), params_.total);
-  // Merged (or, for a packed base, widened) weights, packed again in the base's type: a q8_0 base
-  // widened and quantised again gives back its own values (same scales, same integers).
-  AlignedBuffer weights(layout_.total);
-  if (adapters) merged_weights(weights.data());
-  else base_weights(weights.data());
-  return std::make_unique<Transformer>(cfg_, weights.data(), layout_.total, base_type_);
+  // Block by block: each layer's block widened (a packed base as the matmul sees it) or copied
+  // (an f32 base), the adapters added, and packed in the base's type. One block is ever widened at
+  // once, so a narrow base is snapshotted without an f32 copy of the model; a q8_0 base widened and
+  // quantised again gives back its own values (the same scales and integers).
+  AlignedBuffer widened((size_t)std::max({blocks_[0].rows * blocks_[0].in, blocks_[1].rows * blocks_[1].in,
+                                          blocks_[2].rows * blocks_[2].in, blocks_[3].rows * blocks_[3].in}));
+  auto make_block = [&](int l, int k) {
+    const BlockShape& bs = blocks_[k];
+    if (!packed_.empty()) {
+      backend_->run(threads_, [&] { backend_->unpack(widened.data(), *packed_[l][k]); });
+    } else {
+      for (const Part& part : bs.parts)
+        std::memcpy(widened.data() + (size_t)part.offset * bs.in, params_.layer(part.weight, l), sizeof(float) * part.out * bs.in);
+    }
+    if (adapters)
+      for (const Part& part : bs.parts) add_adapter(widened.data() + (size_t)part.offset * bs.in, l, part.target);
+    return backend_->pack(SourceWeights{widened.data(), WeightType::F32}, bs.rows, bs.in, base_type_);
+  };
+  return std::make_unique<Transformer>(cfg_, params_, make_block, base_type_, *backend_);
 }
 
 }  // namespace rlcd

@@ -110,8 +110,9 @@ class TrainableModel {
   void base_weights(float* out) const;
 
   // An inference engine (KV-cache decoding) over the current weights: merged with the adapters, or
-  // the frozen base with `adapters` = false (PPO's reference under LoRA). Copies and packs the
-  // weights: O(parameters), small next to a rollout (measured in bench/ppo.bench.ts).
+  // the frozen base with `adapters` = false (PPO's reference under LoRA), in the base's type. Packs
+  // the weights block by block: O(parameters) time, small next to a rollout (measured in
+  // bench/ppo.bench.ts), and one block of f32 memory beyond the copy.
   std::unique_ptr<Transformer> snapshot(bool adapters) const;
 
  private:
@@ -137,6 +138,8 @@ class TrainableModel {
   void linear_back(float* dx, long lddx, const float* dy, long lddy, const float* x, long ldx, const float* W,
                    float* dW, float* dbias, int l, int target, int in, int out, bool accumulate_dx);
   void pack_base(SourceWeights weights);
+  // W (out, in) += scale B A: layer l's adapter on `target`, when it has one.
+  void add_adapter(float* W, int l, int target) const;
   float* grad_of(int index, int l);  // layer l's slice of a base gradient; null when the base is frozen
 
   ModelConfig cfg_;

@@ -59,6 +59,20 @@ Transformer::Transformer(const ModelConfig& cfg, SourceWeights weights, size_t c
   // backend's packed copy, so only those are kept, widened from the source; the matrices are packed
   // straight from the checkpoint's bytes: a bf16 checkpoint in bf16 is never widened, and loading
   // needs no f32 copy of the model.
+  keep_tensors(weights, source);
+  pack(weights, source);
+}
+
+Transformer::Transformer(const ModelConfig& cfg, const ParameterTensors& kept, const BlockMaker& make_block,
+                         WeightType weight_type, Backend& backend)
+    : cfg_(cfg), weight_type_(weight_type), backend_(&backend) {
+  cfg_.validate();
+  const SourceWeights weights{kept.memory.data(), WeightType::F32};
+  keep_tensors(weights, kept);
+  pack(weights, kept, &make_block);
+}
+
+void Transformer::keep_tensors(SourceWeights weights, const ParameterTensors& source) {
   params_.num_layers = source.num_layers;
   for (int i = 0; i < kNumParams; i++) {
     params_.sizes[i] = is_linear(i) ? 0 : source.sizes[i];
@@ -75,7 +89,6 @@ Transformer::Transformer(const ModelConfig& cfg, SourceWeights weights, size_t c
   params_mem_ = Buffer(backend_, kept.size() * sizeof(float));
   backend_->upload(params_mem_.raw(), kept.data(), kept.size() * sizeof(float));
   rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
-  pack(weights, source);
 }
 
 size_t Transformer::weight_bytes() const {
@@ -84,7 +97,7 @@ size_t Transformer::weight_bytes() const {
   return bytes;
 }
 
-void Transformer::pack(SourceWeights weights, const ParameterTensors& source) {
+void Transformer::pack(SourceWeights weights, const ParameterTensors& source, const BlockMaker* make_block) {
   const ModelConfig& c = cfg_;
   layers_.resize(c.n_layers);
   const size_t C = c.dim, QD = c.q_dim(), KVD = c.kv_dim(), H = c.hidden_dim;
@@ -101,10 +114,27 @@ void Transformer::pack(SourceWeights weights, const ParameterTensors& source) {
     for (auto [ptr, n] : parts) stacked.insert(stacked.end(), ptr, ptr + n * esize);
     return SourceWeights{stacked.data(), weights.type};
   };
+  auto check_shape = [](const std::unique_ptr<Matrix>& m, size_t rows, size_t cols) {
+    RLCD_CHECK(m && (size_t)m->rows() == rows && (size_t)m->cols() == cols, "Transformer: a block matrix of the wrong shape");
+  };
   for (int l = 0; l < c.n_layers; l++) {
     Layer& p = layers_[l];
-    p.wqkv = b.pack(concat({{source_tensor(kWq, l), QD * C}, {source_tensor(kWk, l), KVD * C}, {source_tensor(kWv, l), KVD * C}}),
-                    (int)(QD + 2 * KVD), (int)C, weight_type_);
+    if (make_block) {
+      p.wqkv = (*make_block)(l, 0);
+      p.wo = (*make_block)(l, 1);
+      p.w_gate_up = (*make_block)(l, 2);
+      p.w_down = (*make_block)(l, 3);
+      check_shape(p.wqkv, QD + 2 * KVD, C);
+      check_shape(p.wo, C, QD);
+      check_shape(p.w_gate_up, 2 * H, C);
+      check_shape(p.w_down, C, H);
+    } else {
+      p.wqkv = b.pack(concat({{source_tensor(kWq, l), QD * C}, {source_tensor(kWk, l), KVD * C}, {source_tensor(kWv, l), KVD * C}}),
+                      (int)(QD + 2 * KVD), (int)C, weight_type_);
+      p.wo = b.pack(SourceWeights{source_tensor(kWo, l), weights.type}, (int)C, (int)QD, weight_type_);
+      p.w_gate_up = b.pack(concat({{source_tensor(kWGate, l), H * C}, {source_tensor(kWUp, l), H * C}}), (int)(2 * H), (int)C, weight_type_);
+      p.w_down = b.pack(SourceWeights{source_tensor(kWDown, l), weights.type}, (int)C, (int)H, weight_type_);
+    }
     if (c.qkv_bias) {
       std::vector<float> bias;
       for (int index : {kBq, kBk, kBv}) {
@@ -114,9 +144,6 @@ void Transformer::pack(SourceWeights weights, const ParameterTensors& source) {
       p.bqkv = Buffer(&b, bias.size() * sizeof(float));
       b.upload(p.bqkv.raw(), bias.data(), bias.size() * sizeof(float));
     }
-    p.wo = b.pack(SourceWeights{source_tensor(kWo, l), weights.type}, (int)C, (int)QD, weight_type_);
-    p.w_gate_up = b.pack(concat({{source_tensor(kWGate, l), H * C}, {source_tensor(kWUp, l), H * C}}), (int)(2 * H), (int)C, weight_type_);
-    p.w_down = b.pack(SourceWeights{source_tensor(kWDown, l), weights.type}, (int)C, (int)H, weight_type_);
   }
   const int head = source.sizes[kLmHead] ? kLmHead : kTokEmb;
   lm_head_ = b.pack(SourceWeights{static_cast<const char*>(weights.data) + source.offsets[head] * esize, weights.type},

@@ -1,6 +1,7 @@
 // The LLaMA-family transformer: weights, RoPE table, and the forward pass over a token batch.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -56,6 +57,14 @@ class Transformer {
   Transformer(const ModelConfig& cfg, const float* weights, size_t count, WeightType weight_type = WeightType::F32,
               Backend& backend = cpu_backend())
       : Transformer(cfg, SourceWeights{weights, WeightType::F32}, count, weight_type, backend) {}
+  // The layers' matrices from `make_block(layer, block)` (block 0 q|k|v, 1 o, 2 gate|up, 3 down,
+  // parts stacked as rows, as pack() stacks them), already on `backend` in `weight_type`; the
+  // embedding, norms, biases and LM head from the f32 tensors of `kept` (a ParameterTensors layout
+  // whose block matrices may be absent). A trainer snapshots its weights this way one block at a
+  // time, with no f32 copy of the whole model.
+  using BlockMaker = std::function<std::unique_ptr<Matrix>(int layer, int block)>;
+  Transformer(const ModelConfig& cfg, const ParameterTensors& kept, const BlockMaker& make_block, WeightType weight_type,
+              Backend& backend = cpu_backend());
   const ModelConfig& config() const { return cfg_; }
   Backend& backend() const { return *backend_; }
   WeightType weight_type() const { return weight_type_; }
@@ -103,7 +112,10 @@ class Transformer {
     std::unique_ptr<Matrix> wqkv, wo, w_gate_up, w_down;
     Buffer bqkv;  // (QD + 2 KVD) with qkv_bias
   };
-  void pack(SourceWeights weights, const ParameterTensors& source);
+  // The f32 tensors forward() reads (all but the linear weights) from `weights` laid out as `source`.
+  void keep_tensors(SourceWeights weights, const ParameterTensors& source);
+  // The layers' matrices (from `weights`, or from make_block when given), biases and LM head.
+  void pack(SourceWeights weights, const ParameterTensors& source, const BlockMaker* make_block = nullptr);
   void give_back(std::unique_ptr<Workspace> ws) const;
   const float* tensor(int index) const { return params_mem_.f32() + params_.offsets[index]; }
   const float* layer_tensor(int index, int l) const { return tensor(index) + params_.sizes[index] / (size_t)cfg_.n_layers * l; }
