@@ -26,7 +26,8 @@ export async function saveTrainedModel(dir: string, trainer: Trainer, info: Reco
         { name: 'score.bias', shape: [1], data: head.subarray(C, C + 1) },
       ],
     }),
-    extraConfig: { num_labels: hasHead ? 1 : undefined, rlcd: { ...info, head: hasHead ? 'scalar' : undefined } },
+    // A narrow base is recorded: the merged weights are its stored values plus the adapters.
+    extraConfig: { num_labels: hasHead ? 1 : undefined, rlcd: { ...info, head: hasHead ? 'scalar' : undefined, baseWeightsDtype: native.info.weightsDtype !== 'f32' ? native.info.weightsDtype : undefined } },
     // The resumable trainer state lives in DIR/checkpoint: the swap must not drop it.
     keep: ['checkpoint', ...keep],
   });

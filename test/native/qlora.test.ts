@@ -92,6 +92,7 @@ describeWith([HF_656K, VAL], 'LoRA on a bf16 / q8_0 base (tinystories-656k)', ()
       const out = path.join(tmp, 'sft');
       const r = await runSft({ model: HF_656K, data, out, epochs: 2, lr: 1e-2, batchSize: 8, loraRank: 4, weightsDtype: 'q8_0', quiet: true });
       expect(r.reports.at(-1)!.stats.loss!).toBeLessThan(r.reports[0]!.stats.loss!);
+      expect(JSON.parse(fs.readFileSync(path.join(out, 'config.json'), 'utf8')).rlcd.baseWeightsDtype).toBe('q8_0');
       const tuned = await loadModel(out);
       const [g] = await tuned.generate('Once upon a time', { maxNewTokens: 8, temperature: 0 });
       expect(g!.ids.length).toBeGreaterThan(0);
