@@ -26,6 +26,13 @@ describeWith([HF_656K], 'trainer binding: argument checks', () => {
     // A narrow base is frozen: it needs adapters, and a type the engine stores.
     expect(() => addon().createTrainer(ck.config, ck.weights.data, { weightsDtype: 'q4_0' as 'q8_0' })).toThrow(/options.weightsDtype must be 'f32', 'bf16', 'f16' or 'q8_0'/);
     expect(() => addon().createTrainer(ck.config, ck.weights.data, { weightsDtype: 'bf16' })).toThrow(/needs options.lora/);
+    // A checkpoint's bits come as a Uint16Array with their checkpointDtype, and only then.
+    const bits = new Uint16Array(ck.weights.data.length);
+    expect(() => addon().createTrainer(ck.config, bits)).toThrow(/weights must be a Float32Array for options.checkpointDtype 'f32'/);
+    expect(() => addon().createTrainer(ck.config, ck.weights.data, { checkpointDtype: 'bf16' })).toThrow(/weights must be a Uint16Array for options.checkpointDtype 'bf16'/);
+    expect(() => addon().createTrainer(ck.config, bits, { checkpointDtype: 'q8_0' as 'bf16' })).toThrow(/options.checkpointDtype must be 'f32', 'bf16' or 'f16'/);
+    expect(() => addon().createTrainer(ck.config, new Uint16Array(3), { checkpointDtype: 'bf16' })).toThrow(RangeError);
+    expect(() => addon().createTrainer(ck.config, new Int32Array(3) as unknown as Float32Array)).toThrow(TypeError);
   });
 
   test('a bf16 base loads adapters but refuses base weights', async () => {
