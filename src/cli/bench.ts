@@ -12,6 +12,8 @@ const benchTrainFields = {
   seq: { schema: int(2, 1 << 16).default(256), arg: 'T', doc: 'Tokens per sequence.' },
   steps: { schema: int(1, 100000).default(10), arg: 'N', doc: 'Timed steps (after one warmup step).' },
   threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
+  loraRank: { schema: int(0, 4096).default(0), arg: 'R', doc: 'LoRA of rank R on every projection over a frozen base (0: full fine-tuning).' },
+  weightsDtype: { schema: z.enum(['f32', 'bf16', 'f16', 'q8_0']).default('f32'), arg: 'TYPE', doc: 'How the frozen base is stored under LoRA (QLoRA-style with bf16, f16 or q8_0).' },
   json: { schema: flag().default(false), doc: 'Print one JSON object.' },
 };
 
@@ -24,13 +26,13 @@ const benchPeakFields = {
 export function benchCommand(): Command {
   const bench = new Command('bench').description('Measure engine throughput.');
   bench.addCommand(
-    stageCommand('train', 'N full training steps (forward, backward, AdamW; full fine-tuning) on random tokens.', benchTrainFields, async (cfg) => {
+    stageCommand('train', 'N training steps (forward, backward, AdamW; full fine-tuning, or LoRA over an f32 / bf16 / f16 / q8_0 base) on random tokens.', benchTrainFields, async (cfg) => {
       const r = await benchTrain(cfg);
       if (cfg.json) {
         process.stdout.write(JSON.stringify(r) + '\n');
       } else {
         process.stdout.write(
-          `${r.model}: ${r.parameters} parameters, batch ${r.batch} x ${r.seq}, ${r.threads} threads: ` +
+          `${r.model}: ${r.parameters} parameters${r.loraRank > 0 ? `, LoRA rank ${r.loraRank} over a ${r.weightsDtype} base (${(r.baseBytes / 2 ** 20).toFixed(1)} MiB)` : ''}, batch ${r.batch} x ${r.seq}, ${r.threads} threads: ` +
             `median ${r.medianMs.toFixed(1)} ms/step, ${r.tokensPerSecond.toFixed(0)} tokens/s, ${r.gflopsPerSecond.toFixed(1)} GFLOP/s\n`,
         );
       }

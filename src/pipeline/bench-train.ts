@@ -1,5 +1,6 @@
-// Training throughput: N full steps (forward, backward, AdamW; full fine-tuning) on random tokens.
-import { addon, type EngineConfig } from '../native/binding.js';
+// Training throughput: N full steps (forward, backward, AdamW; full fine-tuning, or LoRA on every
+// projection over an f32 / bf16 / f16 / q8_0 base) on random tokens.
+import { addon, type EngineConfig, type WeightsDtype } from '../native/binding.js';
 import { readCheckpoint } from '../model/load.js';
 import { parseRandomSpec, randomWeights, trainingFlops } from '../model/random.js';
 import { packBatch } from '../train/batch.js';
@@ -15,9 +16,20 @@ export interface TrainBenchResult {
   tokensPerSecond: number;
   gflopsPerSecond: number;
   parameters: number;
+  /** LoRA rank (0: full fine-tuning) and how the base is stored. */
+  loraRank: number;
+  weightsDtype: WeightsDtype;
+  /** Bytes the base model's weights take in the engine. */
+  baseBytes: number;
 }
 
-export async function benchTrain(o: { model: string; batch: number; seq: number; steps: number; warmup?: number; threads?: number; seed?: number }): Promise<TrainBenchResult> {
+const ALL_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
+
+export async function benchTrain(o: {
+  model: string; batch: number; seq: number; steps: number; warmup?: number; threads?: number; seed?: number; loraRank?: number; weightsDtype?: WeightsDtype;
+}): Promise<TrainBenchResult> {
+  const loraRank = o.loraRank ?? 0, weightsDtype = o.weightsDtype ?? 'f32';
+  if (loraRank === 0 && weightsDtype !== 'f32') throw new RangeError(`--weights-dtype ${weightsDtype} stores a frozen base: it needs --lora-rank > 0`);
   let config: EngineConfig;
   let weights: Float32Array;
   const random = parseRandomSpec(o.model);
@@ -31,7 +43,10 @@ export async function benchTrain(o: { model: string; batch: number; seq: number;
   }
   if (o.seq > config.maxSeqLen) throw new RangeError(`--seq ${o.seq} exceeds the model's context of ${config.maxSeqLen}`);
   const threads = o.threads ?? addon().hardwareThreads;
-  const trainer = await addon().createTrainer(config, weights, { threads });
+  const trainer = await addon().createTrainer(config, weights, {
+    threads,
+    ...(loraRank > 0 && { lora: { rank: loraRank, alpha: 2 * loraRank, targets: [...ALL_PROJECTIONS] }, weightsDtype }),
+  });
   try {
     let s = (o.seed ?? 0) + 1;
     const rows = Array.from({ length: o.batch }, () =>
@@ -55,8 +70,8 @@ export async function benchTrain(o: { model: string; batch: number; seq: number;
     const tokens = o.batch * o.seq;
     return {
       model: o.model, batch: o.batch, seq: o.seq, steps: o.steps, threads, msPerStep: times, medianMs: median,
-      tokensPerSecond: tokens / (median / 1000), gflopsPerSecond: trainingFlops(config, o.batch, o.seq) / (median / 1000) / 1e9,
-      parameters: trainer.info.parameterCount,
+      tokensPerSecond: tokens / (median / 1000), gflopsPerSecond: trainingFlops(config, o.batch, o.seq, loraRank) / (median / 1000) / 1e9,
+      parameters: trainer.info.parameterCount, loraRank, weightsDtype, baseBytes: trainer.info.baseBytes,
     };
   } finally {
     trainer.dispose();

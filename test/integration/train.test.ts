@@ -135,4 +135,14 @@ test('rlcd bench train --json on a random model', () => {
   const j = JSON.parse(r.stdout);
   expect(j.tokensPerSecond).toBeGreaterThan(0);
   expect(j.msPerStep).toHaveLength(2);
+  // QLoRA-style: LoRA over a q8_0 base, whose weights take about a third of the f32 base's.
+  const q = rlcd('bench', 'train', '--model', 'random:1x64x256', '--batch', '2', '--seq', '16', '--steps', '2', '--lora-rank', '4', '--weights-dtype', 'q8_0', '--json');
+  expect(q.status).toBe(0);
+  const k = JSON.parse(q.stdout);
+  expect([k.loraRank, k.weightsDtype]).toEqual([4, 'q8_0']);
+  expect(k.baseBytes).toBeLessThan(j.baseBytes);
+  expect(k.gflopsPerSecond).toBeGreaterThan(0);
+  const refused = rlcd('bench', 'train', '--model', 'random:1x64x256', '--weights-dtype', 'bf16');
+  expect(refused.status).not.toBe(0);
+  expect(refused.stderr).toMatch(/needs --lora-rank/);
 });
