@@ -10,7 +10,8 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { addon, type WeightsDtype } from '../src/native/binding.js';
-import { parseRandomSpec, randomWeights } from '../src/model/random.js';
+import { parseRandomSpec, randomWeights, trainingFlops } from '../src/model/random.js';
+import { bestPeak, describePeak, measurePeak } from '../src/perf/roofline.js';
 import { packBatch } from '../src/train/batch.js';
 import { startBusyLoop } from './lib/busy.js';
 import { runPeer } from './lib/peers.js';
@@ -33,7 +34,10 @@ const B = Number(values.batch), T = Number(values.seq), rank = Number(values.ran
 const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 const DTYPES: WeightsDtype[] = ['f32', 'bf16', 'q8_0'];
 
-const rows: Record<string, string>[] = [];
+// The FMA roofline (a LoRA step at these sizes is compute-bound), before the rows and after; the
+// better of the two.
+let peak = await measurePeak(threads);
+const rows: Array<Record<string, string> & { flops: string }> = [];
 for (const model of values.models.split(',')) {
   const config = parseRandomSpec(model);
   if (!config) throw new RangeError(`${model}: this benchmark takes random:LxCxV models`);
@@ -69,13 +73,16 @@ for (const model of values.models.split(',')) {
       'vs f32 base': (bytes[dtype]! / bytes.f32!).toFixed(2),
       'ms/step': ms.toFixed(0),
       'tok/s': ((B * T) / (ms / 1000)).toFixed(0),
+      flops: String(trainingFlops(config, B, T, rank) / (ms / 1000) / 1e9),
       'time vs f32 base': (ms / f32Ms).toFixed(2),
       'torch LoRA (f32) ms/step': Number.isNaN(peerMs) ? String((peer as { error: string }).error) : peerMs.toFixed(0),
       'rlcd / torch': Number.isNaN(peerMs) ? '-' : `${(peerMs / ms).toFixed(2)}x`,
     });
   });
 }
+peak = bestPeak(peak, await measurePeak(threads));
 console.log(`LoRA step (rank ${rank} on every projection; fwd + bwd + AdamW on the adapters), batch ${B} x seq ${T}; rlcd ${threads} threads, PyTorch 1 thread; median of ${iterations}`);
-console.table(rows);
+console.log(`${describePeak(peak)}; FLOPs: 4 a frozen weight and 6 an adapter weight per token, plus attention`);
+console.table(rows.map(({ flops, ...r }) => ({ ...r, 'GFLOP/s': Number(flops).toFixed(1), 'FMA roofline': `${((100 * Number(flops)) / peak.fmaGflops).toFixed(0)}%` })));
 busy.stop();
 console.log(`(${busy.label})`);
