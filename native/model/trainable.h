@@ -147,9 +147,9 @@ class TrainableModel {
   WeightType base_type_ = WeightType::F32;
   ParameterTensors layout_;  // the whole model's layout (no memory): the wire format of weights
   ParameterTensors params_;  // the f32 tensors held (layout_ less the packed matrices)
+  std::array<BlockShape, kNumBlocks> blocks_;  // the four blocks' shapes and parts
   // A packed base: each layer's blocks as one matrix (parts stacked as rows, the way Transformer
   // stacks them), and the scratch the backward widens one of them into.
-  std::array<BlockShape, kNumBlocks> blocks_;
   std::vector<std::array<std::unique_ptr<Matrix>, kNumBlocks>> packed_;  // (L), empty for an f32 base
   AlignedBuffer unpacked_;
   AlignedBuffer grads_;  // ParameterTensors layout; empty when the base is frozen (LoRA)
