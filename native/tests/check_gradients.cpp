@@ -203,14 +203,14 @@ static void check_swiglu() {
 }
 
 // T = 70 crosses the kernel's 64-row blocks (and is not a multiple of them).
-static void check_attention(int T) {
-  const int B = 2, NH = 4, NKV = 2, HS = 8, QD = NH * HS, KVD = NKV * HS, S = QD + 2 * KVD;
+static void check_attention(int T, int HS = 8) {
+  const int B = 2, NH = 4, NKV = 2, QD = NH * HS, KVD = NKV * HS, S = QD + 2 * KVD;
   Vec qkv = randn((size_t)B * T * S, 0.5f), dy = randn((size_t)B * T * QD), out((size_t)B * T * QD);
   Vec probs((size_t)B * NH * T * T), dqkv((size_t)B * T * S), scratch(causal_attention_scratch(T, HS));
   auto loss = [&] { causal_attention_forward(out.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data()); return dotd(out, dy); };
   loss();
   causal_attention_backward(dqkv.data(), dy.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
-  report("causal attention (GQA) dq dk dv, T = " + std::to_string(T), fd_check(qkv, dqkv, loss, 1e-2f, 200), 1e-2);
+  report("causal attention (GQA) dq dk dv, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), fd_check(qkv, dqkv, loss, 1e-2f, 200), 1e-2);
 }
 
 static void check_embedding() {
@@ -526,6 +526,7 @@ int main() {
   check_swiglu();
   check_attention(5);
   check_attention(70);
+  check_attention(70, 16);
   check_embedding();
   check_token_losses();
   check_bradley_terry();
