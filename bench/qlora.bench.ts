@@ -9,6 +9,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
+import { LORA_TARGETS } from '../src/config/train-common.js';
 import { addon, type WeightsDtype } from '../src/native/binding.js';
 import { parseRandomSpec, randomWeights, trainingFlops } from '../src/model/random.js';
 import { bestPeak, describePeak, measurePeak } from '../src/perf/roofline.js';
@@ -31,7 +32,6 @@ const { values } = parseArgs({
 const busy = startBusyLoop(values.busy);
 const iterations = Number(values.iterations), threads = Number(values.threads);
 const B = Number(values.batch), T = Number(values.seq), rank = Number(values.rank);
-const targets = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 const DTYPES: WeightsDtype[] = ['f32', 'bf16', 'q8_0'];
 
 // The FMA roofline (a LoRA step at these sizes is compute-bound), before the rows and after; the
@@ -49,7 +49,7 @@ for (const model of values.models.split(',')) {
   const bytes: Record<string, number> = {};
   const trainers = [];
   for (const dtype of DTYPES) {
-    const trainer = await addon().createTrainer(config, weights, { threads, lora: { rank, alpha: 2 * rank, targets: [...targets] }, weightsDtype: dtype });
+    const trainer = await addon().createTrainer(config, weights, { threads, lora: { rank, alpha: 2 * rank, targets: [...LORA_TARGETS] }, weightsDtype: dtype });
     trainers.push(trainer);
     bytes[dtype] = trainer.info.baseBytes;
     bench.add(dtype, async () => {

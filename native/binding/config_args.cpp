@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "../common/check.h"
+#include "../model/weights.h"
 #include "args.h"
 
 namespace rlcd::binding {
@@ -70,6 +71,26 @@ WeightType parse_weight_type(Napi::Env env, Napi::Value v, const char* where, bo
   for (WeightType t : {WeightType::F32, WeightType::BF16, WeightType::F16, WeightType::Q8_0})
     if (name == weight_type_name(t) && (quantised || t != WeightType::Q8_0)) return t;
   throw_type(env, std::string(where) + (quantised ? " must be 'f32', 'bf16', 'f16' or 'q8_0'" : " must be 'f32', 'bf16' or 'f16'"));
+}
+
+Napi::TypedArray require_model_weights(Napi::Env env, Napi::Value v, const ModelConfig& cfg, WeightType source_type) {
+  const napi_typedarray_type array_type = v.IsTypedArray() ? v.As<Napi::TypedArray>().TypedArrayType() : napi_int8_array;
+  if (array_type != napi_float32_array && array_type != napi_uint16_array)
+    throw_type(env, "weights must be a Float32Array (or a Uint16Array of bf16 / f16 bits with options.checkpointDtype)");
+  if ((source_type == WeightType::F32) != (array_type == napi_float32_array))
+    throw_type(env, std::string("weights must be a ") + (source_type == WeightType::F32 ? "Float32Array" : "Uint16Array") +
+                        " for options.checkpointDtype '" + weight_type_name(source_type) + "'");
+  Napi::TypedArray weights = v.As<Napi::TypedArray>();
+  ParameterTensors layout;
+  layout.layout(cfg);
+  if (weights.ElementLength() != layout.total)
+    throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " values; this config needs " +
+                         std::to_string(layout.total));
+  return weights;
+}
+
+SourceWeights source_of(Napi::TypedArray weights, WeightType source_type) {
+  return SourceWeights{static_cast<const char*>(weights.ArrayBuffer().Data()) + weights.ByteOffset(), source_type};
 }
 
 }  // namespace rlcd::binding

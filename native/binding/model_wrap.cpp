@@ -21,7 +21,7 @@ class CreateModelCall : public AsyncCall {
   CreateModelCall(Napi::Env env, ModelConfig cfg, Napi::TypedArray weights, WeightType source_type, Vocabulary vocab,
                   WeightType weight_type, int cuda_device)
       : AsyncCall(env, "rlcd.createModel", 1), cfg_(cfg), weight_type_(weight_type), cuda_device_(cuda_device), vocab_(std::move(vocab)),
-        source_{static_cast<const char*>(weights.ArrayBuffer().Data()) + weights.ByteOffset(), source_type},
+        source_(source_of(weights, source_type)),
         count_(weights.ElementLength()) {
     weights_ref_ = Napi::Persistent(weights);  // keeps the buffer alive while we copy it
   }
@@ -340,12 +340,6 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object cfg_obj = require_object(info, 0, "config");
   ModelConfig cfg = parse_model_config(cfg_obj);
-  // weights: a Float32Array, or a Uint16Array of a bf16 / f16 checkpoint's bits (options.checkpointDtype).
-  const napi_typedarray_type array_type =
-      info.Length() > 1 && info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().TypedArrayType() : napi_int8_array;
-  if (array_type != napi_float32_array && array_type != napi_uint16_array)
-    throw_type(env, "weights must be a Float32Array (or a Uint16Array of bf16 / f16 bits with options.checkpointDtype)");
-  Napi::TypedArray weights = info[1].As<Napi::TypedArray>();
   Vocabulary vocab = parse_pieces(env, info.Length() > 2 ? info[2] : env.Undefined(), cfg.vocab_size);
   // options.weightsDtype: how the linear weights are stored for inference.
   WeightType weight_type = WeightType::F32;
@@ -358,14 +352,8 @@ Napi::Value create_model(const Napi::CallbackInfo& info) {
     weight_type = parse_weight_type(env, options.Get("weightsDtype"), "options.weightsDtype", true, weight_type);
     source_type = parse_weight_type(env, options.Get("checkpointDtype"), "options.checkpointDtype", false, source_type);
   }
-  if ((source_type == WeightType::F32) != (array_type == napi_float32_array))
-    throw_type(env, std::string("weights must be a ") + (source_type == WeightType::F32 ? "Float32Array" : "Uint16Array") +
-                        " for options.checkpointDtype '" + weight_type_name(source_type) + "'");
-  ParameterTensors layout;
-  layout.layout(cfg);
-  if (weights.ElementLength() != layout.total)
-    throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " values; this config needs " +
-                         std::to_string(layout.total));
+  // weights: a Float32Array, or a Uint16Array of a bf16 / f16 checkpoint's bits (options.checkpointDtype).
+  Napi::TypedArray weights = require_model_weights(env, info.Length() > 1 ? info[1] : env.Undefined(), cfg, source_type);
   auto* call = new CreateModelCall(env, cfg, weights, source_type, std::move(vocab), weight_type, cuda_device);
   Napi::Promise p = call->promise();
   call->Queue();

@@ -105,7 +105,7 @@ class CreateTrainerCall : public AsyncCall {
                     WeightType base_type)
       : AsyncCall(env, "rlcd.createTrainer", threads), cfg_(cfg), lora_(lora), head_(head), base_type_(base_type),
         head_init_(std::move(head_init)), seed_(seed), vocab_(std::move(vocab)),
-        source_{static_cast<const char*>(weights.ArrayBuffer().Data()) + weights.ByteOffset(), source_type},
+        source_(source_of(weights, source_type)),
         count_(weights.ElementLength()) {
     ref_ = Napi::Persistent(weights);  // keeps the buffer alive while we copy it
   }
@@ -539,22 +539,10 @@ Napi::Value TrainerWrap::info(const Napi::CallbackInfo& info) {
 Napi::Value create_trainer(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelConfig cfg = parse_model_config(require_object(info, 0, "config"));
-  ParameterTensors layout;
-  layout.layout(cfg);
-  // weights: a Float32Array, or a Uint16Array of a bf16 / f16 checkpoint's bits (options.checkpointDtype).
-  const napi_typedarray_type array_type =
-      info.Length() > 1 && info[1].IsTypedArray() ? info[1].As<Napi::TypedArray>().TypedArrayType() : napi_int8_array;
-  if (array_type != napi_float32_array && array_type != napi_uint16_array)
-    throw_type(env, "weights must be a Float32Array (or a Uint16Array of bf16 / f16 bits with options.checkpointDtype)");
-  Napi::TypedArray weights = info[1].As<Napi::TypedArray>();
-  if (weights.ElementLength() != layout.total)
-    throw_range(env, "weights has " + std::to_string(weights.ElementLength()) + " values; this config needs " +
-                         std::to_string(layout.total));
   Napi::Object o = optional_object(info, 2, "options");
+  // weights: a Float32Array, or a Uint16Array of a bf16 / f16 checkpoint's bits (options.checkpointDtype).
   const WeightType source_type = parse_weight_type(env, o.Get("checkpointDtype"), "options.checkpointDtype", false, WeightType::F32);
-  if ((source_type == WeightType::F32) != (array_type == napi_float32_array))
-    throw_type(env, std::string("weights must be a ") + (source_type == WeightType::F32 ? "Float32Array" : "Uint16Array") +
-                        " for options.checkpointDtype '" + weight_type_name(source_type) + "'");
+  Napi::TypedArray weights = require_model_weights(env, info.Length() > 1 ? info[1] : env.Undefined(), cfg, source_type);
   LoraConfig lora;
   Napi::Value lv = o.Get("lora");
   if (!lv.IsUndefined()) {

@@ -300,7 +300,7 @@ void gemm(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool ac
   const int m_blocks = (M + kMC - 1) / kMC;
   int chunk_panels = n_panels;
 #ifdef _OPENMP
-  const int team = omp_in_parallel() ? omp_get_num_threads() : 1;
+  const int team = omp_get_num_threads();  // 1 outside a parallel region
 #else
   const int team = 1;
 #endif

@@ -36,6 +36,11 @@ float SourceWeights::at(size_t i) const {
   }
 }
 
+void SourceWeights::widen(size_t from, size_t n, float* dst) const {
+  if (type == WeightType::F32) std::memcpy(dst, static_cast<const float*>(data) + from, sizeof(float) * n);
+  else for (size_t j = 0; j < n; j++) dst[j] = at(from + j);
+}
+
 void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightType type) {
   RLCD_REQUIRE(weight.type == WeightType::F32 || weight.type == WeightType::BF16 || weight.type == WeightType::F16,
                "pack_weight: a source is f32, bf16 or f16, not ", weight_type_name(weight.type));

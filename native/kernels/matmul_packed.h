@@ -37,6 +37,8 @@ struct SourceWeights {
   const void* data;
   WeightType type;  // F32, BF16 or F16
   float at(size_t i) const;
+  // dst[j] = at(from + j), j < n (a copy for f32).
+  void widen(size_t from, size_t n, float* dst) const;
 };
 
 // weight: (N, K) in Linear layout. Q8_0 needs K % 32 == 0; a matrix whose rows are not whole

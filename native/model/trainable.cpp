@@ -21,6 +21,7 @@ int weight_of(int target) {
 bool is_block_matrix(int index) {
   return index == kWq || index == kWk || index == kWv || index == kWo || index == kWGate || index == kWUp || index == kWDown;
 }
+bool no_tensor(int) { return false; }
 
 }  // namespace
 
@@ -41,19 +42,9 @@ TrainableModel::TrainableModel(const ModelConfig& cfg, SourceWeights weights, si
   blocks_[kBlockDown] = {H, C, {{kWDown, -1, kLoraDown, 0, C}}};
   // The f32 tensors: all of them, or all but the matrices a packed base holds.
   const bool packed = base_type != WeightType::F32;
-  params_.num_layers = layout_.num_layers;
-  for (int i = 0; i < kNumParams; i++) {
-    params_.sizes[i] = packed && is_block_matrix(i) ? 0 : layout_.sizes[i];
-    params_.offsets[i] = params_.total;
-    params_.total += params_.sizes[i];
-  }
+  params_.layout_subset(layout_, packed ? is_block_matrix : no_tensor);
   params_.memory.resize(params_.total);
-  for (int i = 0; i < kNumParams; i++) {
-    float* dst = params_.get(i);
-    const size_t off = layout_.offsets[i];
-    if (weights.type == WeightType::F32) std::memcpy(dst, static_cast<const float*>(weights.data) + off, sizeof(float) * params_.sizes[i]);
-    else for (size_t j = 0; j < params_.sizes[i]; j++) dst[j] = weights.at(off + j);
-  }
+  for (int i = 0; i < kNumParams; i++) weights.widen(layout_.offsets[i], params_.sizes[i], params_.get(i));
   if (packed) pack_base(weights);
   rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);
 
@@ -111,7 +102,6 @@ void TrainableModel::pack_base(SourceWeights weights) {
   const size_t esize = weights.type == WeightType::F32 ? sizeof(float) : sizeof(uint16_t);
   std::vector<char> stacked;
   packed_.resize(L);
-  size_t largest = 0;
   for (int l = 0; l < L; l++)
     for (int k = 0; k < kNumBlocks; k++) {
       const BlockShape& bs = blocks_[k];
@@ -122,9 +112,24 @@ void TrainableModel::pack_base(SourceWeights weights) {
         stacked.insert(stacked.end(), w, w + (size_t)part.out * bs.in * esize);
       }
       packed_[l][k] = backend_->pack(SourceWeights{stacked.data(), weights.type}, bs.rows, bs.in, base_type_);
-      largest = std::max(largest, (size_t)bs.rows * bs.in);
     }
-  unpacked_.resize(largest);
+  unpacked_.resize(largest_block());
+}
+
+size_t TrainableModel::largest_block() const {
+  size_t largest = 0;
+  for (const BlockShape& bs : blocks_) largest = std::max(largest, (size_t)bs.rows * bs.in);
+  return largest;
+}
+
+void TrainableModel::block_values(int l, int k, float* out) const {
+  const BlockShape& bs = blocks_[k];
+  if (!packed_.empty()) {
+    backend_->run(threads_, [&] { backend_->unpack(out, *packed_[l][k]); });
+    return;
+  }
+  for (const Part& part : bs.parts)
+    std::memcpy(out + (size_t)part.offset * bs.in, params_.layer(part.weight, l), sizeof(float) * part.out * bs.in);
 }
 
 size_t TrainableModel::base_bytes() const {
@@ -427,10 +432,10 @@ void TrainableModel::base_weights(float* out) const {
   for (int i = 0; i < kNumParams; i++) std::memcpy(out + layout_.offsets[i], params_.get(i), sizeof(float) * params_.sizes[i]);
   if (!packed_.empty()) {
     // A packed base's matrices as the matmul sees them, part by part into their own tensors.
-    AlignedBuffer widened(unpacked_.size());
+    AlignedBuffer widened(largest_block());
     for (int l = 0; l < L; l++)
       for (int k = 0; k < kNumBlocks; k++) {
-        backend_->run(threads_, [&] { backend_->unpack(widened.data(), *packed_[l][k]); });
+        block_values(l, k, widened.data());
         for (const Part& part : blocks_[k].parts) {
           const size_t n = (size_t)part.out * blocks_[k].in;
           std::memcpy(out + layout_.offsets[part.weight] + layout_.sizes[part.weight] / L * l,
@@ -466,10 +471,6 @@ void TrainableModel::merged_weights(float* out) const {
     }
 }
 
-}  // namespace rlcd
-
-namespace rlcd {
-
 std::unique_ptr<Transformer> TrainableModel::snapshot(bool adapters) const {
   if (packed_.empty() && (!adapters || lora_.cfg.rank == 0))
     return std::make_unique<Transformer>(cfg_, params_.memory.data(), params_.total);
@@ -477,16 +478,10 @@ std::unique_ptr<Transformer> TrainableModel::snapshot(bool adapters) const {
   // (an f32 base), the adapters added, and packed in the base's type. One block is ever widened at
   // once, so a narrow base is snapshotted without an f32 copy of the model; a q8_0 base widened and
   // quantised again gives back its own values (the same scales and integers).
-  AlignedBuffer widened((size_t)std::max({blocks_[0].rows * blocks_[0].in, blocks_[1].rows * blocks_[1].in,
-                                          blocks_[2].rows * blocks_[2].in, blocks_[3].rows * blocks_[3].in}));
+  AlignedBuffer widened(largest_block());
   auto make_block = [&](int l, int k) {
     const BlockShape& bs = blocks_[k];
-    if (!packed_.empty()) {
-      backend_->run(threads_, [&] { backend_->unpack(widened.data(), *packed_[l][k]); });
-    } else {
-      for (const Part& part : bs.parts)
-        std::memcpy(widened.data() + (size_t)part.offset * bs.in, params_.layer(part.weight, l), sizeof(float) * part.out * bs.in);
-    }
+    block_values(l, k, widened.data());
     if (adapters)
       for (const Part& part : bs.parts) add_adapter(widened.data() + (size_t)part.offset * bs.in, l, part.target);
     return backend_->pack(SourceWeights{widened.data(), WeightType::F32}, bs.rows, bs.in, base_type_);

@@ -138,6 +138,10 @@ class TrainableModel {
   void linear_back(float* dx, long lddx, const float* dy, long lddy, const float* x, long ldx, const float* W,
                    float* dW, float* dbias, int l, int target, int in, int out, bool accumulate_dx);
   void pack_base(SourceWeights weights);
+  size_t largest_block() const;  // floats of the largest block's matrix
+  // out (rows, in) = layer l's block k as the forward multiplies by it: its parts' rows stacked,
+  // widened from a packed base or copied from an f32 one.
+  void block_values(int l, int k, float* out) const;
   // W (out, in) += scale B A: layer l's adapter on `target`, when it has one.
   void add_adapter(float* W, int l, int target) const;
   float* grad_of(int index, int l);  // layer l's slice of a base gradient; null when the base is frozen

@@ -73,19 +73,9 @@ Transformer::Transformer(const ModelConfig& cfg, const ParameterTensors& kept, c
 }
 
 void Transformer::keep_tensors(SourceWeights weights, const ParameterTensors& source) {
-  params_.num_layers = source.num_layers;
-  for (int i = 0; i < kNumParams; i++) {
-    params_.sizes[i] = is_linear(i) ? 0 : source.sizes[i];
-    params_.offsets[i] = params_.total;
-    params_.total += params_.sizes[i];
-  }
+  params_.layout_subset(source, is_linear);
   std::vector<float> kept(params_.total);
-  for (int i = 0; i < kNumParams; i++) {
-    float* dst = kept.data() + params_.offsets[i];
-    const size_t off = source.offsets[i];
-    if (weights.type == WeightType::F32) std::memcpy(dst, static_cast<const float*>(weights.data) + off, sizeof(float) * params_.sizes[i]);
-    else for (size_t j = 0; j < params_.sizes[i]; j++) dst[j] = weights.at(off + j);
-  }
+  for (int i = 0; i < kNumParams; i++) weights.widen(source.offsets[i], params_.sizes[i], kept.data() + params_.offsets[i]);
   params_mem_ = Buffer(backend_, kept.size() * sizeof(float));
   backend_->upload(params_mem_.raw(), kept.data(), kept.size() * sizeof(float));
   rope_.init(cfg_.max_seq_len, cfg_.head_dim, cfg_.rope_theta);

@@ -9,6 +9,16 @@ const char* param_name(int index) {
   return index >= 0 && index < kNumParams ? names[index] : "?";
 }
 
+void ParameterTensors::layout_subset(const ParameterTensors& whole, bool (*dropped)(int index)) {
+  num_layers = whole.num_layers;
+  total = 0;
+  for (int i = 0; i < kNumParams; i++) {
+    sizes[i] = dropped(i) ? 0 : whole.sizes[i];
+    offsets[i] = total;
+    total += sizes[i];
+  }
+}
+
 void ParameterTensors::layout(const ModelConfig& c) {
   const size_t L = c.n_layers, C = c.dim, H = c.hidden_dim, V = c.vocab_size;
   const size_t QD = c.q_dim(), KVD = c.kv_dim();

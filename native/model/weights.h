@@ -39,6 +39,8 @@ struct ParameterTensors {
   AlignedBuffer memory;
 
   void layout(const ModelConfig& cfg);
+  // The layout of `whole` less the tensors `dropped` names (given size 0), packed together.
+  void layout_subset(const ParameterTensors& whole, bool (*dropped)(int index));
   float* get(int index) { return memory.data() + offsets[index]; }
   const float* get(int index) const { return memory.data() + offsets[index]; }
   // Per-layer slice of a stacked (L, ...) tensor.

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { z } from 'zod';
 import { flag, int, num } from '../config/schema.js';
+import { loraFields } from '../config/train-common.js';
 import { benchTrain } from '../pipeline/bench-train.js';
 import { describePeak, measurePeak } from '../perf/roofline.js';
 import { stageCommand } from './command.js';
@@ -13,7 +14,7 @@ const benchTrainFields = {
   steps: { schema: int(1, 100000).default(10), arg: 'N', doc: 'Timed steps (after one warmup step).' },
   threads: { schema: int(1, 1024).optional(), arg: 'N', doc: 'CPU threads (default: all cores).' },
   loraRank: { schema: int(0, 4096).default(0), arg: 'R', doc: 'LoRA of rank R on every projection over a frozen base (0: full fine-tuning).' },
-  weightsDtype: { schema: z.enum(['f32', 'bf16', 'f16', 'q8_0']).default('f32'), arg: 'TYPE', doc: 'How the frozen base is stored under LoRA (QLoRA-style with bf16, f16 or q8_0).' },
+  weightsDtype: loraFields.weightsDtype,
   json: { schema: flag().default(false), doc: 'Print one JSON object.' },
 };
 

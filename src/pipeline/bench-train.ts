@@ -1,5 +1,6 @@
 // Training throughput: N full steps (forward, backward, AdamW; full fine-tuning, or LoRA on every
 // projection over an f32 / bf16 / f16 / q8_0 base) on random tokens.
+import { LORA_TARGETS } from '../config/train-common.js';
 import { addon, type EngineConfig, type WeightsDtype } from '../native/binding.js';
 import { readCheckpoint } from '../model/load.js';
 import { parseRandomSpec, randomWeights, trainingFlops } from '../model/random.js';
@@ -23,7 +24,6 @@ export interface TrainBenchResult {
   baseBytes: number;
 }
 
-const ALL_PROJECTIONS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
 
 export async function benchTrain(o: {
   model: string; batch: number; seq: number; steps: number; warmup?: number; threads?: number; seed?: number; loraRank?: number; weightsDtype?: WeightsDtype;
@@ -45,7 +45,7 @@ export async function benchTrain(o: {
   const threads = o.threads ?? addon().hardwareThreads;
   const trainer = await addon().createTrainer(config, weights, {
     threads,
-    ...(loraRank > 0 && { lora: { rank: loraRank, alpha: 2 * loraRank, targets: [...ALL_PROJECTIONS] }, weightsDtype }),
+    ...(loraRank > 0 && { lora: { rank: loraRank, alpha: 2 * loraRank, targets: [...LORA_TARGETS] }, weightsDtype }),
   });
   try {
     let s = (o.seed ?? 0) + 1;
