@@ -155,6 +155,13 @@ void pack_a(float* dst, Strided A, int m0, int mc, int k0, int kc) {
 // rows of a row-major A read in place (ars = its row stride, aks 1), which saves packing it.
 void micro_kernel(const float* a, long ars, long aks, const float* b, int kc, float* C, long ldc, int rows, int cols, bool add) {
   alignas(64) float tile[kMR][kNR];
+  // The tile's rows of C, fetched now so that they arrive while the k loop runs: a C larger than
+  // the caches (the 25.7M model's 2048 x 3072 gate|up) otherwise stalls every tile's store on
+  // memory (measured on Zen 4, one thread: 95-100 -> 105-108 GFLOP/s of 118).
+  for (int i = 0; i < rows; i++) {
+    __builtin_prefetch(C + (long)i * ldc, 0, 3);
+    __builtin_prefetch(C + (long)i * ldc + kNR - 1, 0, 3);
+  }
 #if defined(__AVX512F__)
   // Rows past the matrix's end read the last valid row again (computed, never stored).
   const float* a0 = a;
@@ -304,7 +311,10 @@ void gemm(int M, int N, int K, Strided A, Strided B, float* C, long ldc, bool ac
 #else
   const int team = 1;
 #endif
-  while (chunk_panels > 4 && (long)m_blocks * ((n_panels + chunk_panels - 1) / chunk_panels) < 4L * team)
+  // Down to one panel a chunk: a weight gradient of a small matrix (128 x 128 over 2048 tokens)
+  // has two row blocks of 96 and 32, and split no further left one thread a quarter of the work
+  // (130 -> 175 GFLOP/s on two threads, Zen 4).
+  while (chunk_panels > 1 && (long)m_blocks * ((n_panels + chunk_panels - 1) / chunk_panels) < 4L * team)
     chunk_panels = (chunk_panels + 1) / 2;
   const int n_chunks = (n_panels + chunk_panels - 1) / chunk_panels;
   const long items = (long)m_blocks * n_chunks;
