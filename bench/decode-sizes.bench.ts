@@ -13,7 +13,7 @@ import { loadModel, saveHfCheckpoint } from '../src/index.js';
 import { exportGguf } from '../src/gguf/export.js';
 import { parseRandomSpec, randomWeights } from '../src/model/random.js';
 import type { EngineConfig, WeightsDtype } from '../src/native/binding.js';
-import { bestPeak, describePeak, measurePeak, rooflineFraction, type Peak, type Work } from '../src/perf/roofline.js';
+import { bestPeak, describePeak, generationWork, measurePeak, rooflineFraction, type Peak } from '../src/perf/roofline.js';
 import { DEFAULT_MODEL_DIR } from '../src/model/default-model.js';
 import { median } from './lib/peers.js';
 
@@ -60,15 +60,6 @@ async function prepare(size: string): Promise<{ dir: string; config: EngineConfi
   return { dir, config, gguf };
 }
 
-/** FLOPs and bytes of one generated token at batch B (weights read once per step, shared by the batch). */
-function decodeWork(c: EngineConfig, batch: number, context: number, bytesPerWeight: number): Work {
-  const QD = c.nHeads * c.headDim, KVD = c.nKvHeads * c.headDim;
-  const matmul = c.nLayers * (2 * c.dim * QD + 2 * c.dim * KVD + 3 * c.dim * c.hiddenDim) + c.vocabSize * c.dim;
-  const attention = 4 * c.nLayers * c.nHeads * c.headDim * context;
-  const kvBytes = 2 * c.nLayers * KVD * context * 4;
-  return { flops: 2 * matmul + attention, bytes: (matmul * bytesPerWeight) / batch + kvBytes };
-}
-
 function peer(model: string, batch: number, threads: number, promptIds: number[]): number {
   if (values['no-peer'] || !fs.existsSync(CHECKER)) return NaN;
   const req = { model, batch, newTokens, threads, promptIds, repeats: iterations, warmup: 1 };
@@ -86,7 +77,7 @@ for (const t of threadCounts) peaks.set(t, await measurePeak(t));
 const VAL = fileURLToPath(new URL('../../shared/data/tinystories/val.txt', import.meta.url));
 const distances: Array<Record<string, string | number>> = [];
 interface Row {
-  size: string; params: string; config: EngineConfig; context: number; threads: number; batch: number;
+  size: string; params: string; config: EngineConfig; threads: number; batch: number;
   rlcd: Map<WeightsDtype, number>; f32: number; f16: number; q8: number; gguf: Record<string, string>; promptIds: number[];
 }
 const measured: Row[] = [];
@@ -110,7 +101,6 @@ for (const size of values.sizes!.split(',')) {
   }
   const prompt = 'Once upon a time, there was a little girl named Lily. She';
   const promptIds = Array.from(first.tokenizer.encode(prompt));
-  const context = promptIds.length + newTokens / 2;
   const params = (fs.statSync(path.join(dir, 'model.safetensors')).size / 4 / 1e6).toFixed(1);
   for (const threads of threadCounts) {
     for (const batch of batches) {
@@ -124,7 +114,7 @@ for (const size of values.sizes!.split(',')) {
         }
         rlcd.set(d, (batch * newTokens) / median(times));
       }
-      measured.push({ size, params, config, context, threads, batch, rlcd, f32: NaN, f16: NaN, q8: NaN, gguf, promptIds });
+      measured.push({ size, params, config, threads, batch, rlcd, f32: NaN, f16: NaN, q8: NaN, gguf, promptIds });
       console.error(`${size} threads ${threads} batch ${batch}: rlcd ${[...rlcd].map(([d, x]) => `${d} ${x.toFixed(0)}`).join(', ')} tok/s`);
     }
   }
@@ -146,7 +136,7 @@ const BYTES: Record<WeightsDtype, number> = { f32: 4, bf16: 2, f16: 2, q8_0: 36 
 const num = (x: number): string => (Number.isNaN(x) ? '-' : x.toFixed(0));
 const rows = measured.map((r) => {
   const peak = peaks.get(r.threads)!;
-  const pct = (x: number, bytes: number): string => (Number.isNaN(x) ? '-' : `${(100 * rooflineFraction(x, decodeWork(r.config, r.batch, r.context, bytes), peak)).toFixed(0)}%`);
+  const pct = (x: number, bytes: number): string => (Number.isNaN(x) ? '-' : `${(100 * rooflineFraction(x, generationWork(r.config, { batch: r.batch, promptTokens: r.promptIds.length, newTokens, bytesPerWeight: bytes }), peak)).toFixed(0)}%`);
   return {
     model: `${r.size} (${r.params}M)`, threads: r.threads, batch: r.batch,
     ...Object.fromEntries([...r.rlcd].flatMap(([d, x]) => [[`rlcd ${d}`, num(x)], [`rlcd ${d} roofline`, pct(x, BYTES[d])]])),
@@ -158,9 +148,9 @@ const rows = measured.map((r) => {
     'rlcd q8_0 / llama q8_0': Number.isNaN(r.q8) || !r.rlcd.has('q8_0') ? '-' : `${(r.rlcd.get('q8_0')! / r.q8).toFixed(2)}x`,
   };
 });
-console.log(`decoding ${newTokens} new tokens after a story prompt, greedy; median of ${iterations} (after one warm-up) for both`);
+console.log(`decoding ${newTokens} new tokens after a ${measured[0]?.promptIds.length ?? '?'}-token story prompt, greedy; each generate() call timed whole (its prefill included); median of ${iterations} (after one warm-up) for both`);
 for (const p of peaks.values()) console.log(describePeak(p));
-console.log('roofline: min(FMA-bound, memory-bound) tokens/s for the weights each engine reads (f32: 4 bytes, f16: 2, q8_0: 34/32 bytes a weight) and the KV cache; the better of two peak measurements (before and after)');
+console.log('roofline: min(FMA-bound, memory-bound) tokens/s for the work of the whole call (the prompt\'s prefill, then one decode step a token), the weights each engine reads (f32: 4 bytes, f16: 2, q8_0: 34/32 bytes a weight) and the KV cache; the better of two peak measurements (before and after)');
 console.table(rows);
 console.log("log-prob distance from f32 (llama.cpp's q8_0: ~0.012 nats/token on the 88M model, issue 13)");
 console.table(distances);

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Bench } from 'tinybench';
 import { loadModel } from '../src/index.js';
 import { runPeer } from './lib/peers.js';
-import { bestPeak, describePeak, measurePeak, rooflineFraction } from '../src/perf/roofline.js';
+import { bestPeak, describePeak, generationWork, measurePeak, rooflineFraction } from '../src/perf/roofline.js';
 
 const { values } = parseArgs({
   options: {
@@ -33,16 +33,9 @@ const c = model.config;
 const prompt = 'Once upon a time';
 const promptIds = model.tokenizer.encode(prompt);
 
-// Model FLOPs per generated token: 2 per weight of every matmul (LM head included) plus attention
-// (q.k and p.v over the context), averaged over the generated positions.
-const matmulParams = c.nLayers * (c.dim * c.nHeads * c.headDim * 2 + c.dim * c.nKvHeads * c.headDim * 2 + 3 * c.dim * c.hiddenDim) + c.vocabSize * c.dim;
-const avgContext = promptIds.length + newTokens / 2;
-const flopsPerToken = 2 * matmulParams + 4 * c.nLayers * c.nHeads * c.headDim * avgContext;
-
-// Bytes a generated token must read: the f32 weights once per decode step (shared by the batch) and
-// its sequence's keys and values.
-const kvBytesPerToken = 2 * c.nLayers * c.nKvHeads * c.headDim * avgContext * 4;
-const work = (batch: number) => ({ flops: flopsPerToken, bytes: (matmulParams * 4) / batch + kvBytesPerToken });
+// The work of a generated token when whole generate() calls are timed: the prompt's prefill
+// included, the f32 weights read once a step (shared by the batch), each position's keys and values.
+const work = (batch: number) => generationWork(c, { batch, promptTokens: promptIds.length, newTokens, bytesPerWeight: 4 });
 const peakBefore = await measurePeak(threads);
 
 const bench = new Bench({ iterations, warmupIterations: 2, time: 0, warmupTime: 0 });
@@ -73,7 +66,7 @@ for (const b of batches) {
     batch: b,
     'rlcd median ms': ms.toFixed(1),
     'rlcd tok/s': tokS.toFixed(0),
-    'rlcd GFLOP/s': ((tokS * flopsPerToken) / 1e9).toFixed(1),
+    'rlcd GFLOP/s': ((tokS * work(b).flops) / 1e9).toFixed(1),
     'rlcd roofline': `${(100 * rooflineFraction(tokS, work(b), peak)).toFixed(0)}%`,
     'torch median ms': 'median_s' in peer ? (Number(peer.median_s) * 1000).toFixed(1) : String((peer as { error: string }).error),
     'torch tok/s': Number.isNaN(peerTokS) ? '-' : peerTokS.toFixed(0),

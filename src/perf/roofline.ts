@@ -3,7 +3,7 @@
 // throughput as a fraction of that bound, measured on the same machine in the same run, so a
 // figure says how far from the hardware it is, not only how it compares with a peer.
 import os from 'node:os';
-import { addon } from '../native/binding.js';
+import { addon, type EngineConfig } from '../native/binding.js';
 
 export interface Peak {
   threads: number;
@@ -35,6 +35,36 @@ export function bestPeak(a: Peak, b: Peak): Peak {
 export interface Work {
   flops: number;
   bytes: number;
+}
+
+/** How a generate() call is timed: `batch` sequences, each a `promptTokens`-token prompt and `newTokens` generated. */
+export interface GenerationShape {
+  batch: number;
+  promptTokens: number;
+  newTokens: number;
+  /** Bytes each linear weight takes as the engine reads it (f32 4, bf16/f16 2, q8_0 34/32). */
+  bytesPerWeight: number;
+}
+
+/**
+ * The work of one generated token when a benchmark times whole generate() calls, as decoding
+ * benchmarks (ours and llama.cpp's) do: the prompt's prefill is part of the time, so its FLOPs are
+ * part of the work (a bound without them read 1.3x too low at batch 64 after an 11-token prompt).
+ * Per sequence: every linear layer on the P prompt positions and the N - 1 fed-back tokens, the LM
+ * head on N positions (the prefill's last and each decode step's), attention from each position to
+ * itself and all before it. Bytes: the weights once per step (N steps, the prefill counted as one,
+ * shared by the batch) and each position's keys and values.
+ */
+export function generationWork(c: EngineConfig, g: GenerationShape): Work {
+  const QD = c.nHeads * c.headDim, KVD = c.nKvHeads * c.headDim;
+  const layerParams = c.nLayers * (2 * c.dim * QD + 2 * c.dim * KVD + 3 * c.dim * c.hiddenDim);
+  const headParams = c.vocabSize * c.dim;
+  const positions = g.promptTokens + g.newTokens - 1;
+  // sum over positions t = 0 .. positions - 1 of the t + 1 keys each attends to
+  const attended = (positions * (positions + 1)) / 2;
+  const flops = 2 * layerParams * positions + 2 * headParams * g.newTokens + 4 * c.nLayers * QD * attended;
+  const bytes = ((layerParams + headParams) * g.bytesPerWeight * g.newTokens) / g.batch + 2 * c.nLayers * KVD * 4 * attended;
+  return { flops: flops / g.newTokens, bytes: bytes / g.newTokens };
 }
 
 /** Units per second at the roofline, and which limit binds. */
