@@ -47,11 +47,12 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
   if (type == WeightType::Q8_0 && K % kQ8Block != 0) type = WeightType::F16;
   const int panels = (N + kPanel - 1) / kPanel;
   const size_t count = (size_t)panels * K * kPanel;
+  const size_t half_count = (size_t)(type == WeightType::BF16 ? (panels + 1) / 2 * 2 : panels) * K * kPanel;
   out.N = N;
   out.K = K;
   out.type = type;
   out.data.resize(type == WeightType::F32 ? count : 0);
-  out.half.resize(type == WeightType::BF16 || type == WeightType::F16 ? count : 0);
+  out.half.resize(type == WeightType::BF16 || type == WeightType::F16 ? half_count : 0);
   out.q8.resize(type == WeightType::Q8_0 ? count : 0);
   out.q8_scale.resize(type == WeightType::Q8_0 ? (size_t)panels * (K / kQ8Block) * kPanel : 0);
   const bool same_half = weight.type == type && type != WeightType::F32;
@@ -63,12 +64,12 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
   for (int p = 0; p < panels; p++) {
     for (int k = 0; k < K; k++)
       for (int j = 0; j < kPanel; j++) {
-        const size_t i = ((size_t)p * K + k) * kPanel + j;
+        const size_t i = ((size_t)p * K + k) * kPanel + j, h = half_offset(type, K, p, k, j);
         const int n = p * kPanel + j;
-        if (same_half) out.half[i] = n < N ? bits[(size_t)n * K + k] : 0;
+        if (same_half) out.half[h] = n < N ? bits[(size_t)n * K + k] : 0;
         else if (type == WeightType::F32) out.data.data()[i] = at(p, k, j);
-        else if (type == WeightType::BF16) out.half[i] = f32_to_bf16(at(p, k, j));
-        else if (type == WeightType::F16) out.half[i] = f32_to_f16(at(p, k, j));
+        else if (type == WeightType::BF16) out.half[h] = f32_to_bf16(at(p, k, j));
+        else if (type == WeightType::F16) out.half[h] = f32_to_f16(at(p, k, j));
       }
     if (type != WeightType::Q8_0) continue;
     // ggml's quantize_row_q8_0: d = max|x| / 127 kept as f16, q = round(x / d).
@@ -89,7 +90,7 @@ float packed_weight_at(const PackedMatrix& w, int n, int k) {
   const size_t i = ((size_t)p * w.K + k) * kPanel + j;
   switch (w.type) {
     case WeightType::F32: return w.data.data()[i];
-    case WeightType::BF16: return bf16_to_f32(w.half[i]);
+    case WeightType::BF16: return bf16_to_f32(w.half[half_offset(w.type, w.K, p, k, j)]);
     case WeightType::F16: return f16_to_f32(w.half[i]);
     case WeightType::Q8_0:
       return (float)w.q8[q8_weight_offset(w.N, w.K, n, k)] * w.q8_scale[((size_t)p * (w.K / kQ8Block) + k / kQ8Block) * kPanel + j];
@@ -111,7 +112,7 @@ void unpack_weight(float* out, const PackedMatrix& w) {
           for (int k = 0; k < K; k++) row[k] = w.data.data()[panel + (size_t)k * kPanel + j];
           break;
         case WeightType::BF16:
-          for (int k = 0; k < K; k++) row[k] = bf16_to_f32(w.half[panel + (size_t)k * kPanel + j]);
+          for (int k = 0; k < K; k++) row[k] = bf16_to_f32(w.half[half_offset(w.type, K, p, k, j)]);
           break;
         case WeightType::F16:
           for (int k = 0; k < K; k++) row[k] = f16_to_f32(w.half[panel + (size_t)k * kPanel + j]);
@@ -150,27 +151,41 @@ struct F32Panel {
 #endif
   static constexpr int kStepsPerLine = 1;
   const void* line(int k) const { return p + (size_t)k * kPanel; }
+  static size_t bytes_per_panel(const PackedMatrix& w) { return (size_t)w.K * kPanel * sizeof(float); }
   float at(int k, int j) const { return p[(size_t)k * kPanel + j]; }
 };
 
+// Row k of panel p is in the pair block of panels p & ~1 (half_offset): the 64-byte row of the
+// pair holds this panel's weights in its low (even p) or high (odd p) 16 bits of each 32.
 struct Bf16Panel {
   const uint16_t* p;
-  Bf16Panel(const PackedMatrix& w, int panel) : p(w.half.data() + (size_t)panel * w.K * kPanel) {}
+  bool high;
+  Bf16Panel(const PackedMatrix& w, int panel)
+      : p(w.half.data() + (size_t)(panel / 2) * w.K * kPanel * 2), high(panel & 1) {}
 #ifdef RLCD_AVX2
   void load(int k, __m256& w0, __m256& w1) const {
-    const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel);
-    w0 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(src)), 16));
-    w1 = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128(src + 1)), 16));
+    const __m256i* src = (const __m256i*)(p + (size_t)k * kPanel * 2);
+    const __m256i v0 = _mm256_loadu_si256(src), v1 = _mm256_loadu_si256(src + 1);
+    if (high) {
+      const __m256i m = _mm256_set1_epi32((int)0xFFFF0000u);
+      w0 = _mm256_castsi256_ps(_mm256_and_si256(v0, m));
+      w1 = _mm256_castsi256_ps(_mm256_and_si256(v1, m));
+    } else {
+      w0 = _mm256_castsi256_ps(_mm256_slli_epi32(v0, 16));
+      w1 = _mm256_castsi256_ps(_mm256_slli_epi32(v1, 16));
+    }
   }
 #endif
-  static constexpr int kStepsPerLine = 2;  // k rows of a panel in one 64-byte cache line
-  const void* line(int k) const { return p + (size_t)k * kPanel; }
+  static constexpr int kStepsPerLine = 1;  // a k row of the pair is one 64-byte cache line
+  const void* line(int k) const { return p + (size_t)k * kPanel * 2; }
+  static size_t bytes_per_panel(const PackedMatrix& w) { return (size_t)w.K * kPanel * sizeof(uint16_t); }
 #ifdef __AVX512F__
   __m512 load512(int k) {
-    return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(_mm256_loadu_si256((const __m256i*)(p + (size_t)k * kPanel))), 16));
+    const __m512i v = _mm512_load_si512((const __m512i*)(p + (size_t)k * kPanel * 2));
+    return _mm512_castsi512_ps(high ? _mm512_and_si512(v, _mm512_set1_epi32((int)0xFFFF0000u)) : _mm512_slli_epi32(v, 16));
   }
 #endif
-  float at(int k, int j) const { return bf16_to_f32(p[(size_t)k * kPanel + j]); }
+  float at(int k, int j) const { return bf16_to_f32(p[((size_t)k * kPanel + j) * 2 + high]); }
 };
 
 struct F16Panel {
@@ -192,6 +207,7 @@ struct F16Panel {
 #endif
   static constexpr int kStepsPerLine = 2;
   const void* line(int k) const { return p + (size_t)k * kPanel; }
+  static size_t bytes_per_panel(const PackedMatrix& w) { return (size_t)w.K * kPanel * sizeof(uint16_t); }
 #ifdef __AVX512F__
   __m512 load512(int k) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(p + (size_t)k * kPanel))); }
 #endif
@@ -386,7 +402,7 @@ void matmul_panels(float* out, const float* inp, const PackedMatrix& w, const fl
       // its first tile (batch 16: 1.3x on one thread here; batch 64: 1.05x).
       const int tiles = (m1 - m) / 8, next = std::min(2, panels - p0 - 2);
       const char* ahead = next > 0 ? (const char*)Panel(w, p0 + 2).line(0) : nullptr;
-      const size_t share = next > 0 && tiles > 0 ? (size_t)((const char*)Panel(w, p0).line(w.K) - (const char*)Panel(w, p0).line(0)) * next / tiles : 0;
+      const size_t share = next > 0 && tiles > 0 ? Panel::bytes_per_panel(w) * next / tiles : 0;
       for (int t = 0; m + 8 <= m1; m += 8, t++)
         tile8x2<Panel>(out + (size_t)m * w.N, inp + (size_t)m * w.K, w, p0, bias, p0 * kPanel, accumulate, ahead + share * t, share);
       if (m1 - m < 4)
