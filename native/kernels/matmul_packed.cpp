@@ -78,7 +78,7 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
         float amax = 0;
         for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k++) amax = std::max(amax, std::fabs(at(p, k, j)));
         const float d = amax / 127.0f, id = d != 0.0f ? 1.0f / d : 0.0f;
-        out.q8_scale[((size_t)p * (K / kQ8Block) + b) * kPanel + j] = f16_to_f32(f32_to_f16(d));
+        out.q8_scale[q8_scale_offset(N, K, p, b) + j] = f16_to_f32(f32_to_f16(d));
         for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k++)
           out.q8[q8_weight_offset(N, K, p * kPanel + j, k)] = (int8_t)std::lround(at(p, k, j) * id);
       }
@@ -93,7 +93,7 @@ float packed_weight_at(const PackedMatrix& w, int n, int k) {
     case WeightType::BF16: return bf16_to_f32(w.half[half_offset(w.type, w.K, p, k, j)]);
     case WeightType::F16: return f16_to_f32(w.half[i]);
     case WeightType::Q8_0:
-      return (float)w.q8[q8_weight_offset(w.N, w.K, n, k)] * w.q8_scale[((size_t)p * (w.K / kQ8Block) + k / kQ8Block) * kPanel + j];
+      return (float)w.q8[q8_weight_offset(w.N, w.K, n, k)] * w.q8_scale[q8_scale_offset(w.N, w.K, p, k / kQ8Block) + j];
   }
   return 0;
 }
@@ -119,7 +119,7 @@ void unpack_weight(float* out, const PackedMatrix& w) {
           break;
         case WeightType::Q8_0:
           for (int b = 0; b < KB; b++) {
-            const float d = w.q8_scale[((size_t)p * KB + b) * kPanel + j];
+            const float d = w.q8_scale[q8_scale_offset(w.N, K, p, b) + j];
             // Within a block, k pairs sit side by side: offset(k + 1) = offset(k) + 1 for even k.
             for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k += 2) {
               const int8_t* q = w.q8.data() + q8_weight_offset(w.N, K, n, k);

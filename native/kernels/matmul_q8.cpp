@@ -116,7 +116,9 @@ void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel
           Ahead ahead = {}) {
   const int K = w.K, KB = K / kQ8Block;
   const PanelRuns runs(w, panel);
-  const float* ws = w.q8_scale.data() + (size_t)panel * KB * kPanel;
+  // The tile's panels' scales for block b: ws + b * ws_stride + q * 16 (q8_scale_offset).
+  const float* ws = w.q8_scale.data() + q8_scale_offset(w.N, K, panel, 0);
+  const size_t ws_stride = q8_group_panels(w.N, panel / kQ8Group) * kPanel;
   __m512 acc[MR][NP];
   for (int r = 0; r < MR; r++)
     for (int q = 0; q < NP; q++) acc[r][q] = _mm512_setzero_ps();
@@ -150,7 +152,7 @@ void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel
     for (int r = 0; r < MR; r++) {
       const __m512 xs = _mm512_set1_ps(x.block_scale(m0 + r, b));
       for (int q = 0; q < NP; q++) {
-        const __m512 d = _mm512_mul_ps(xs, _mm512_loadu_ps(ws + ((size_t)q * KB + b) * kPanel));
+        const __m512 d = _mm512_mul_ps(xs, _mm512_loadu_ps(ws + (size_t)b * ws_stride + (size_t)q * kPanel));
         acc[r][q] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum[0][r][q]), d, acc[r][q]);
       }
     }
@@ -166,7 +168,8 @@ template <int MR>
 void panel_tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel, const float* bias, bool accumulate) {
   const int K = w.K, KB = K / kQ8Block;
   const PanelRuns runs(w, panel);
-  const float* ws = w.q8_scale.data() + (size_t)panel * KB * kPanel;
+  const float* ws = w.q8_scale.data() + q8_scale_offset(w.N, K, panel, 0);
+  const size_t ws_stride = q8_group_panels(w.N, panel / kQ8Group) * kPanel;  // from block to block
   alignas(32) float sums[MR][kPanel];
 #ifdef RLCD_AVX2
   __m256 acc[MR][2];
@@ -186,7 +189,7 @@ void panel_tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int
     for (int r = 0; r < MR; r++) {
       const __m256 xs = _mm256_set1_ps(x.block_scale(m0 + r, b));
       for (int h = 0; h < 2; h++) {
-        const __m256 d = _mm256_mul_ps(xs, _mm256_loadu_ps(ws + (size_t)b * kPanel + h * 8));
+        const __m256 d = _mm256_mul_ps(xs, _mm256_loadu_ps(ws + (size_t)b * ws_stride + h * 8));
         acc[r][h] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum[r][h]), d, acc[r][h]);
       }
     }
@@ -203,7 +206,7 @@ void panel_tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int
         int32_t isum = 0;
         for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k++)
           isum += (int32_t)x.q[(size_t)(m0 + r) * K + k] * runs.run(k)[2 * j + (k & 1)];
-        acc = std::fma((float)isum, x.block_scale(m0 + r, b) * ws[(size_t)b * kPanel + j], acc);
+        acc = std::fma((float)isum, x.block_scale(m0 + r, b) * ws[(size_t)b * ws_stride + j], acc);
       }
       sums[r][j] = acc;
     }
