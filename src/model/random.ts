@@ -34,13 +34,20 @@ export function randomWeights(config: EngineConfig, seed = 0): PackedWeights {
   return w;
 }
 
+/** Weights of the model's linear layers: every layer's q, k, v, o, gate, up and down, and the LM head. */
+export function linearWeights(c: EngineConfig): { layers: number; head: number } {
+  const QD = c.nHeads * c.headDim, KVD = c.nKvHeads * c.headDim;
+  return { layers: c.nLayers * (2 * c.dim * QD + 2 * c.dim * KVD + 3 * c.dim * c.hiddenDim), head: c.vocabSize * c.dim };
+}
+
 /** FLOPs of one training step (forward + backward) on B x T tokens: 6 per weight per token for
  *  every matmul (LM head included), plus attention (q.k and p.v over the causal half), times 3.
  *  With LoRA of rank `loraRank` on every projection, the frozen weights take 4 (forward and the
  *  input's gradient, no weight gradient) and each adapter weight 6. */
 export function trainingFlops(c: EngineConfig, B: number, T: number, loraRank = 0): number {
   const QD = c.nHeads * c.headDim, KVD = c.nKvHeads * c.headDim;
-  const matmulParams = c.nLayers * (2 * c.dim * QD + 2 * c.dim * KVD + 3 * c.dim * c.hiddenDim) + c.vocabSize * c.dim;
+  const { layers, head } = linearWeights(c);
+  const matmulParams = layers + head;
   const attention = 3 * 2 * 2 * c.nLayers * B * QD * ((T * (T + 1)) / 2);
   if (loraRank === 0) return 6 * matmulParams * B * T + attention;
   // (in + out) of q, k, v, o, gate, up, down

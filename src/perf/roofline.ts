@@ -4,6 +4,7 @@
 // figure says how far from the hardware it is, not only how it compares with a peer.
 import os from 'node:os';
 import { addon, type EngineConfig } from '../native/binding.js';
+import { linearWeights } from '../model/random.js';
 
 export interface Peak {
   threads: number;
@@ -57,8 +58,7 @@ export interface GenerationShape {
  */
 export function generationWork(c: EngineConfig, g: GenerationShape): Work {
   const QD = c.nHeads * c.headDim, KVD = c.nKvHeads * c.headDim;
-  const layerParams = c.nLayers * (2 * c.dim * QD + 2 * c.dim * KVD + 3 * c.dim * c.hiddenDim);
-  const headParams = c.vocabSize * c.dim;
+  const { layers: layerParams, head: headParams } = linearWeights(c);
   const positions = g.promptTokens + g.newTokens - 1;
   // sum over positions t = 0 .. positions - 1 of the t + 1 keys each attends to
   const attended = (positions * (positions + 1)) / 2;
