@@ -64,12 +64,12 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
   for (int p = 0; p < panels; p++) {
     for (int k = 0; k < K; k++)
       for (int j = 0; j < kPanel; j++) {
-        const size_t i = ((size_t)p * K + k) * kPanel + j, h = half_offset(type, K, p, k, j);
+        const size_t i = panel_offset(type, K, p, k, j);
         const int n = p * kPanel + j;
-        if (same_half) out.half[h] = n < N ? bits[(size_t)n * K + k] : 0;
+        if (same_half) out.half[i] = n < N ? bits[(size_t)n * K + k] : 0;
         else if (type == WeightType::F32) out.data.data()[i] = at(p, k, j);
-        else if (type == WeightType::BF16) out.half[h] = f32_to_bf16(at(p, k, j));
-        else if (type == WeightType::F16) out.half[h] = f32_to_f16(at(p, k, j));
+        else if (type == WeightType::BF16) out.half[i] = f32_to_bf16(at(p, k, j));
+        else if (type == WeightType::F16) out.half[i] = f32_to_f16(at(p, k, j));
       }
     if (type != WeightType::Q8_0) continue;
     // ggml's quantize_row_q8_0: d = max|x| / 127 kept as f16, q = round(x / d).
@@ -87,10 +87,10 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
 
 float packed_weight_at(const PackedMatrix& w, int n, int k) {
   const int p = n / kPanel, j = n % kPanel;
-  const size_t i = ((size_t)p * w.K + k) * kPanel + j;
+  const size_t i = panel_offset(w.type, w.K, p, k, j);
   switch (w.type) {
     case WeightType::F32: return w.data.data()[i];
-    case WeightType::BF16: return bf16_to_f32(w.half[half_offset(w.type, w.K, p, k, j)]);
+    case WeightType::BF16: return bf16_to_f32(w.half[i]);
     case WeightType::F16: return f16_to_f32(w.half[i]);
     case WeightType::Q8_0:
       return (float)w.q8[q8_weight_offset(w.N, w.K, n, k)] * w.q8_scale[q8_scale_offset(w.N, w.K, p, k / kQ8Block) + j];
@@ -103,19 +103,18 @@ void unpack_weight(float* out, const PackedMatrix& w) {
 #pragma omp for schedule(static)
   for (int p = 0; p < panels; p++) {
     const int columns = std::min(kPanel, w.N - p * kPanel);
-    const size_t panel = (size_t)p * K * kPanel;
     for (int j = 0; j < columns; j++) {
       const int n = p * kPanel + j;
       float* row = out + (size_t)n * K;
       switch (w.type) {
         case WeightType::F32:
-          for (int k = 0; k < K; k++) row[k] = w.data.data()[panel + (size_t)k * kPanel + j];
+          for (int k = 0; k < K; k++) row[k] = w.data.data()[panel_offset(w.type, K, p, k, j)];
           break;
         case WeightType::BF16:
-          for (int k = 0; k < K; k++) row[k] = bf16_to_f32(w.half[half_offset(w.type, K, p, k, j)]);
+          for (int k = 0; k < K; k++) row[k] = bf16_to_f32(w.half[panel_offset(w.type, K, p, k, j)]);
           break;
         case WeightType::F16:
-          for (int k = 0; k < K; k++) row[k] = f16_to_f32(w.half[panel + (size_t)k * kPanel + j]);
+          for (int k = 0; k < K; k++) row[k] = f16_to_f32(w.half[panel_offset(w.type, K, p, k, j)]);
           break;
         case WeightType::Q8_0:
           for (int b = 0; b < KB; b++) {
@@ -155,7 +154,7 @@ struct F32Panel {
   float at(int k, int j) const { return p[(size_t)k * kPanel + j]; }
 };
 
-// Row k of panel p is in the pair block of panels p & ~1 (half_offset): the 64-byte row of the
+// Row k of panel p is in the pair block of panels p & ~1 (panel_offset): the 64-byte row of the
 // pair holds this panel's weights in its low (even p) or high (odd p) 16 bits of each 32.
 struct Bf16Panel {
   const uint16_t* p;

@@ -25,19 +25,19 @@ const char* weight_type_name(WeightType t);
 struct PackedMatrix {
   int N = 0, K = 0;
   WeightType type = WeightType::F32;
-  AlignedBuffer data;             // F32: (ceil(N / 16), K, 16), zero-padded past N
-  AlignedArray<uint16_t> half;    // F16: the same layout, 2 bytes a weight; BF16: panels in pairs (half_offset)
+  AlignedBuffer data;             // F32: (ceil(N / 16), K, 16), zero-padded past N (panel_offset)
+  AlignedArray<uint16_t> half;    // F16: the same layout; BF16: panels in pairs (panel_offset)
   AlignedArray<int8_t> q8;        // Q8_0: 1 byte a weight, panels in groups of 4, k pairs interleaved (q8_weight_offset)
-  AlignedBuffer q8_scale;         // Q8_0: (panels, K / 32, 16): each column's scale for each block of 32 k
+  AlignedBuffer q8_scale;         // Q8_0: each column's scale for each block of 32 k, group by group (q8_scale_offset)
   size_t bytes() const;           // what the matmul streams
 };
 
-// Where the weight at row k, column j of panel p sits in `half`. f16: (K, 16) a panel, as f32.
-// bf16: two panels (2q, 2q + 1) share one (K, 16, 2) block, their weights side by side, so that one
+// Where the weight at row k, column j of panel p sits in `data` (f32) or `half` (bf16, f16).
+// f32 and f16: (K, 16) a panel. bf16: two panels (2q, 2q + 1) share one (K, 16, 2) block, their weights side by side, so that one
 // 64-byte load holds row k of both and each widens with one shift or one mask (a bf16 is the top
 // half of its f32), not a 16-bit-to-32-bit zero-extension across the register; an odd panel count
 // gets a zero panel beside the last.
-inline size_t half_offset(WeightType type, int K, int p, int k, int j) {
+inline size_t panel_offset(WeightType type, int K, int p, int k, int j) {
   if (type == WeightType::BF16) return (((size_t)(p / 2) * K + k) * kPanel + j) * 2 + (p & 1);
   return ((size_t)p * K + k) * kPanel + j;
 }

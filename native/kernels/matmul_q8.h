@@ -28,8 +28,8 @@ inline size_t q8_weight_offset(int N, int K, int n, int k) {
 
 // Index in PackedMatrix::q8_scale of panel p's 16 column scales for block b (of 32 k). A group's
 // scales go block by block, its panels side by side ((K / 32, group panels, 16) a group), so that
-// decoding one row reads them as one stream beside the group's weights: four streams, one a
-// panel, held batch 1 at 19 of the 34 GB/s the bus delivers (Zen 4, one thread).
+// decoding one row reads them as one stream beside the group's weights (a stream a panel, as
+// before, held batch 1 at 19 of the 34 GB/s the bus delivers: Zen 4, one thread).
 inline size_t q8_scale_offset(int N, int K, int p, int b) {
   const int g = p / kQ8Group;
   return ((size_t)g * kQ8Group * (K / kQ8Block) + (size_t)b * q8_group_panels(N, g) + (size_t)(p % kQ8Group)) * kPanel;
