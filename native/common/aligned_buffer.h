@@ -12,12 +12,14 @@
 #endif
 
 #include "check.h"
+#include "weight_pool.h"
 
 namespace rlcd {
 
-// Zeroed memory, 64-byte aligned; free it with std::free. Large buffers (weights streamed every
-// decode step) sit on 2 MiB pages where the kernel allows it: a 4 KiB page costs a TLB miss every
-// 64 cache lines of a weight stream.
+// Zeroed memory, 64-byte aligned; free it with std::free. Large buffers (a trainer's parameters,
+// gradients and moments, KV caches) sit on 2 MiB pages where the kernel allows it: a 4 KiB page
+// costs a TLB miss every 64 cache lines of a stream. Packed weights use the weight pool instead
+// (weight_pool.h), which puts matrices of any size on those pages.
 inline void* allocate_zeroed(size_t bytes) {
   constexpr size_t kHugePage = (size_t)2 << 20, kHugeThreshold = (size_t)8 << 20;
   const size_t align = bytes >= kHugeThreshold ? kHugePage : 64;
@@ -38,31 +40,27 @@ class AlignedArray {
   explicit AlignedArray(size_t count) { resize(count); }
   AlignedArray(const AlignedArray&) = delete;
   AlignedArray& operator=(const AlignedArray&) = delete;
-  AlignedArray(AlignedArray&& other) noexcept : data_(other.data_), size_(other.size_) {
+  AlignedArray(AlignedArray&& other) noexcept : data_(other.data_), size_(other.size_), pooled_(other.pooled_) {
     other.data_ = nullptr;
     other.size_ = 0;
   }
   AlignedArray& operator=(AlignedArray&& other) noexcept {
     if (this != &other) {
-      std::free(data_);
+      release();
       data_ = other.data_;
       size_ = other.size_;
+      pooled_ = other.pooled_;
       other.data_ = nullptr;
       other.size_ = 0;
     }
     return *this;
   }
-  ~AlignedArray() { std::free(data_); }
+  ~AlignedArray() { release(); }
 
   // Discards the contents; new memory is zeroed.
-  void resize(size_t count) {
-    std::free(data_);
-    data_ = nullptr;
-    size_ = 0;
-    if (count == 0) return;
-    data_ = static_cast<T*>(allocate_zeroed(count * sizeof(T)));
-    size_ = count;
-  }
+  void resize(size_t count) { reallocate(count, false); }
+  // The same, in the weight pool (weight_pool.h): for packed weights that decoding streams.
+  void resize_in_weight_pool(size_t count) { reallocate(count, true); }
 
   T* data() { return data_; }
   const T* data() const { return data_; }
@@ -71,8 +69,23 @@ class AlignedArray {
   const T& operator[](size_t i) const { return data_[i]; }
 
  private:
+  void release() {
+    if (pooled_) weight_pool().release(data_);
+    else std::free(data_);
+    data_ = nullptr;
+    size_ = 0;
+  }
+  void reallocate(size_t count, bool pooled) {
+    release();
+    pooled_ = pooled;
+    if (count == 0) return;
+    data_ = static_cast<T*>(pooled ? weight_pool().allocate(count * sizeof(T)) : allocate_zeroed(count * sizeof(T)));
+    size_ = count;
+  }
+
   T* data_ = nullptr;
   size_t size_ = 0;
+  bool pooled_ = false;
 };
 
 using AlignedBuffer = AlignedArray<float>;

@@ -51,10 +51,11 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
   out.N = N;
   out.K = K;
   out.type = type;
-  out.data.resize(type == WeightType::F32 ? count : 0);
-  out.half.resize(type == WeightType::BF16 || type == WeightType::F16 ? half_count : 0);
-  out.q8.resize(type == WeightType::Q8_0 ? count : 0);
-  out.q8_scale.resize(type == WeightType::Q8_0 ? (size_t)panels * (K / kQ8Block) * kPanel : 0);
+  // In the weight pool: on huge pages, right after the matrix packed before (weight_pool.h).
+  out.data.resize_in_weight_pool(type == WeightType::F32 ? count : 0);
+  out.half.resize_in_weight_pool(type == WeightType::BF16 || type == WeightType::F16 ? half_count : 0);
+  out.q8.resize_in_weight_pool(type == WeightType::Q8_0 ? count : 0);
+  out.q8_scale.resize_in_weight_pool(type == WeightType::Q8_0 ? (size_t)panels * (K / kQ8Block) * kPanel : 0);
   const bool same_half = weight.type == type && type != WeightType::F32;
   const uint16_t* bits = static_cast<const uint16_t*>(weight.data);
   auto at = [&](int p, int k, int j) -> float {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../common/thread_tuner.h"
+#include "../common/weight_pool.h"
 #include "../kernels/causal_attention.h"
 #include "../kernels/embedding.h"
 #include "../kernels/gemm.h"
@@ -522,6 +523,29 @@ static void check_thread_tuner() {
   report("thread tuner: a cold first step does not pick one thread", time_lost(training, [](int) { return 2; }, 40, 0), 0.05);
 }
 
+// The weight pool: matrices back to back in 2 MiB-aligned slabs, zeroed, 64-byte aligned; a slab
+// is freed when its last matrix goes, and one larger than a slab gets a slab of its own.
+static void check_weight_pool() {
+  WeightPool pool;
+  auto* a = static_cast<char*>(pool.allocate(1000));
+  auto* b = static_cast<char*>(pool.allocate(3 << 20));
+  bool zeroed = true;
+  for (size_t i = 0; i < ((size_t)3 << 20); i += 4093) zeroed = zeroed && b[i] == 0;
+  const bool placed = (uintptr_t)a % WeightPool::kPage == 0 && b == a + 1024 && pool.slabs() == 1;
+  report("weight pool: back to back from a 2 MiB-aligned slab, zeroed", placed && zeroed ? 0.0 : 1.0, 0.0);
+  auto* big = static_cast<char*>(pool.allocate(WeightPool::kSlab + 1));
+  const bool own = pool.slabs() == 2 && (uintptr_t)big % WeightPool::kPage == 0;
+  auto* after = static_cast<char*>(pool.allocate(64));
+  report("weight pool: an allocation larger than a slab gets its own", own && after > big && pool.slabs() == 2 ? 0.0 : 1.0, 0.0);
+  pool.release(a);
+  const bool kept = pool.slabs() == 2;
+  pool.release(b);
+  const bool freed_first = pool.slabs() == 1;
+  pool.release(big);
+  pool.release(after);
+  report("weight pool: a slab is freed with its last allocation", kept && freed_first && pool.slabs() == 0 ? 0.0 : 1.0, 0.0);
+}
+
 int main() {
   check_gemm();
   check_packed_matmul();
@@ -546,6 +570,7 @@ int main() {
   check_packed_base(WeightType::F16, 1e-5);
   check_packed_base(WeightType::Q8_0, 2e-3);
   check_thread_tuner();
+  check_weight_pool();
   std::printf("%d passed, %d failed\n", passed, failed);
   return failed ? 1 : 0;
 }
