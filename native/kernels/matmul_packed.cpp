@@ -10,6 +10,7 @@
 #include "../common/check.h"
 #include "half.h"
 #include "simd.h"
+#include "stream_prefetch.h"
 #include "tile_store.h"
 
 namespace rlcd {
@@ -332,9 +333,11 @@ void tile1xP(float* out, const float* inp, const PackedMatrix& w, int panel, con
   __m512 c[P];
   for (int q = 0; q < P; q++) c[q] = _mm512_setzero_ps();
   // Batch 1 streams the weights once: fetch 2 KiB ahead of each panel (the next tile's panels
-  // follow these in memory), since a panel's stream is too short for the hardware to ramp up.
+  // follow these in memory), where the hardware does not ramp up on a panel's short stream alone
+  // (stream_prefetch.h).
+  const bool fetch = stream_prefetch_pays();
   for (int k = 0; k < K; k++) {
-    if (k % Panel::kStepsPerLine == 0)
+    if (fetch && k % Panel::kStepsPerLine == 0)
       for (int q = 0; q < P; q++) _mm_prefetch((const char*)pan[q].line(k) + 2048, _MM_HINT_T0);
     const __m512 x = _mm512_set1_ps(inp[k]);
 #pragma GCC unroll 4

@@ -22,6 +22,7 @@
 
 #include "../common/check.h"
 #include "simd.h"
+#include "stream_prefetch.h"
 #include "tile_store.h"
 
 namespace rlcd {
@@ -110,7 +111,8 @@ inline __m512i dot_pairs(__m512i acc, __m512i w, __m512i x) {
 }
 
 // MR rows from m0 times NP consecutive panels of one group from `panel`. One row (decoding) also
-// prefetches the group's stream 4 KiB ahead, on into the next group: the matrix is one stream.
+// prefetches the group's stream 4 KiB ahead, on into the next group (the matrix is one stream),
+// where that pays (stream_prefetch.h).
 template <int MR, int NP>
 void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel, const float* bias, bool accumulate,
           Ahead ahead = {}) {
@@ -125,16 +127,19 @@ void tile(float* out, const Q16Rows& x, int m0, const PackedMatrix& w, int panel
   // Few accumulators: two integer chains each (even and odd pairs), so that enough vpdpwssd are
   // in flight to cover their latency; integer sums, so the split changes no bit.
   constexpr int C = MR * NP < 8 ? 2 : 1;
+  const bool fetch = MR == 1 && stream_prefetch_pays();
   for (int b = 0; b < KB; b++) {
     __m512i isum[C][MR][NP];
     for (int c = 0; c < C; c++)
       for (int r = 0; r < MR; r++)
         for (int q = 0; q < NP; q++) isum[c][r][q] = _mm512_setzero_si512();
     for (int k = b * kQ8Block; k < (b + 1) * kQ8Block; k += 2 * C) {
-      if constexpr (MR == 1)
-        for (size_t at = 0; at < C * runs.pair_stride; at += 64) _mm_prefetch((const char*)runs.run(k) + 4096 + at, _MM_HINT_T0);
-      else if (ahead.next)
+      if constexpr (MR == 1) {
+        if (fetch)
+          for (size_t at = 0; at < C * runs.pair_stride; at += 64) _mm_prefetch((const char*)runs.run(k) + 4096 + at, _MM_HINT_T0);
+      } else if (ahead.next) {
         _mm_prefetch((const char*)ahead.next->run(ahead.k0 + k / ahead.tiles), _MM_HINT_T1);
+      }
 #pragma GCC unroll 2
       for (int c = 0; c < C; c++) {
         __m512i wv[NP];
