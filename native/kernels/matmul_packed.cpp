@@ -48,7 +48,7 @@ void pack_weight(PackedMatrix& out, SourceWeights weight, int N, int K, WeightTy
   if (type == WeightType::Q8_0 && K % kQ8Block != 0) type = WeightType::F16;
   const int panels = (N + kPanel - 1) / kPanel;
   const size_t count = (size_t)panels * K * kPanel;
-  const size_t half_count = (size_t)(type == WeightType::BF16 ? (panels + 1) / 2 * 2 : panels) * K * kPanel;
+  const size_t half_count = (size_t)(panels + 1) / 2 * 2 * K * kPanel;  // bf16, f16: panels in pairs
   out.N = N;
   out.K = K;
   out.type = type;
@@ -189,30 +189,33 @@ struct Bf16Panel {
   float at(int k, int j) const { return bf16_to_f32(p[((size_t)k * kPanel + j) * 2 + high]); }
 };
 
+// Row k of panel p is the low (even p) or high (odd p) 32 bytes of row k of its pair block
+// (panel_offset): 16 f16 weights in a row, for one vcvtph2ps.
 struct F16Panel {
   const uint16_t* p;
-  F16Panel(const PackedMatrix& w, int panel) : p(w.half.data() + (size_t)panel * w.K * kPanel) {}
+  F16Panel(const PackedMatrix& w, int panel)
+      : p(w.half.data() + (size_t)(panel / 2) * w.K * kPanel * 2 + (size_t)(panel & 1) * kPanel) {}
 #if defined(RLCD_AVX2) && defined(__F16C__)
   void load(int k, __m256& w0, __m256& w1) const {
-    const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel);
+    const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel * 2);
     w0 = _mm256_cvtph_ps(_mm_loadu_si128(src));
     w1 = _mm256_cvtph_ps(_mm_loadu_si128(src + 1));
   }
 #elif defined(RLCD_AVX2)
   void load(int k, __m256& w0, __m256& w1) const {
     alignas(32) float v[kPanel];
-    for (int j = 0; j < kPanel; j++) v[j] = f16_to_f32(p[(size_t)k * kPanel + j]);
+    for (int j = 0; j < kPanel; j++) v[j] = at(k, j);
     w0 = _mm256_load_ps(v);
     w1 = _mm256_load_ps(v + 8);
   }
 #endif
-  static constexpr int kStepsPerLine = 2;
-  const void* line(int k) const { return p + (size_t)k * kPanel; }
+  static constexpr int kStepsPerLine = 1;  // a k row of the pair is one 64-byte cache line
+  const void* line(int k) const { return p + (size_t)k * kPanel * 2; }
   static size_t bytes_per_panel(const PackedMatrix& w) { return (size_t)w.K * kPanel * sizeof(uint16_t); }
 #ifdef __AVX512F__
-  __m512 load512(int k) { return _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i*)(p + (size_t)k * kPanel))); }
+  __m512 load512(int k) { return _mm512_cvtph_ps(_mm256_load_si256((const __m256i*)(p + (size_t)k * kPanel * 2))); }
 #endif
-  float at(int k, int j) const { return f16_to_f32(p[(size_t)k * kPanel + j]); }
+  float at(int k, int j) const { return f16_to_f32(p[(size_t)k * kPanel * 2 + j]); }
 };
 
 // MR rows of inp times NP consecutive panels (NP * 16 columns), K summed in full. The two shapes

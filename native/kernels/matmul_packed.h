@@ -26,19 +26,22 @@ struct PackedMatrix {
   int N = 0, K = 0;
   WeightType type = WeightType::F32;
   AlignedBuffer data;             // F32: (ceil(N / 16), K, 16), zero-padded past N (panel_offset)
-  AlignedArray<uint16_t> half;    // F16: the same layout; BF16: panels in pairs (panel_offset)
+  AlignedArray<uint16_t> half;    // BF16, F16: panels in pairs (panel_offset)
   AlignedArray<int8_t> q8;        // Q8_0: 1 byte a weight, panels in groups of 4, k pairs interleaved (q8_weight_offset)
   AlignedBuffer q8_scale;         // Q8_0: each column's scale for each block of 32 k, group by group (q8_scale_offset)
   size_t bytes() const;           // what the matmul streams
 };
 
 // Where the weight at row k, column j of panel p sits in `data` (f32) or `half` (bf16, f16).
-// f32 and f16: (K, 16) a panel. bf16: two panels (2q, 2q + 1) share one (K, 16, 2) block, their weights side by side, so that one
-// 64-byte load holds row k of both and each widens with one shift or one mask (a bf16 is the top
-// half of its f32), not a 16-bit-to-32-bit zero-extension across the register; an odd panel count
-// gets a zero panel beside the last.
+// f32: (K, 16) a panel. The 2-byte types store two panels (2q, 2q + 1) in one block, so that a
+// 64-byte line holds row k of both and batch 1 reads half as many streams; an odd panel count gets
+// a zero panel beside the last.
+// - bf16: (K, 16, 2), the two panels' weights side by side: each widens with one shift or one mask
+//   (a bf16 is the top half of its f32), not a 16-bit-to-32-bit zero-extension across the register.
+// - f16: (K, 2, 16), the two panels' rows one after the other: each converts with one vcvtph2ps.
 inline size_t panel_offset(WeightType type, int K, int p, int k, int j) {
   if (type == WeightType::BF16) return (((size_t)(p / 2) * K + k) * kPanel + j) * 2 + (p & 1);
+  if (type == WeightType::F16) return (((size_t)(p / 2) * K + k) * 2 + (p & 1)) * kPanel + j;
   return ((size_t)p * K + k) * kPanel + j;
 }
 
