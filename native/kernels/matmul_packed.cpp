@@ -376,8 +376,8 @@ void matmul_panels(float* out, const float* inp, const PackedMatrix& w, const fl
     // One sequence on a 2-byte type: items of one pair of panels, so that a tile reads one stream
     // (a 64-byte line a k) instead of two. The 88M model's matmuls on Zen 4, one thread: bf16 and
     // f16 1.08-1.12x (two threads 1.01-1.02x); two or three rows lose, reading the pair once a row.
-#pragma omp for schedule(static)
     // (An odd count's last pair holds a zero panel, whose columns store_tile leaves alone.)
+#pragma omp for schedule(static)
     for (int q = 0; q < (panels + 1) / 2; q++) tile1xP<Panel, 2>(out, inp, w, 2 * q, bias, 2 * q * kPanel, accumulate);
     return;
   }
