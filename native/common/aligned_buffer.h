@@ -7,11 +7,8 @@
 #include <cstring>
 #include <new>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "check.h"
+#include "huge_pages.h"
 #include "weight_pool.h"
 
 namespace rlcd {
@@ -21,14 +18,10 @@ namespace rlcd {
 // costs a TLB miss every 64 cache lines of a stream. Packed weights use the weight pool instead
 // (weight_pool.h), which puts matrices of any size on those pages.
 inline void* allocate_zeroed(size_t bytes) {
-  constexpr size_t kHugePage = (size_t)2 << 20, kHugeThreshold = (size_t)8 << 20;
+  constexpr size_t kHugeThreshold = (size_t)8 << 20;
   const size_t align = bytes >= kHugeThreshold ? kHugePage : 64;
   const size_t rounded = ((bytes + align - 1) / align) * align;
-  void* p = std::aligned_alloc(align, rounded);
-  if (!p) throw Error(concat("out of memory allocating ", rounded, " bytes"));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (align == kHugePage) madvise(p, rounded, MADV_HUGEPAGE);
-#endif
+  void* p = allocate_aligned(align, rounded);
   std::memset(p, 0, rounded);
   return p;
 }

@@ -17,17 +17,13 @@
 #include <mutex>
 #include <vector>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "check.h"
+#include "huge_pages.h"
 
 namespace rlcd {
 
 class WeightPool {
  public:
-  static constexpr size_t kPage = (size_t)2 << 20;   // the huge page
   static constexpr size_t kSlab = (size_t)32 << 20;  // a slab, unless one allocation needs more
   static constexpr size_t kAlign = 64;
 
@@ -77,12 +73,8 @@ class WeightPool {
     long live;
   };
   void add_slab(size_t bytes) {
-    const size_t size = std::max(kSlab, (bytes + kPage - 1) / kPage * kPage);
-    void* base = std::aligned_alloc(kPage, size);
-    if (!base) throw Error(concat("out of memory allocating ", size, " bytes of weights"));
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-    madvise(base, size, MADV_HUGEPAGE);
-#endif
+    const size_t size = std::max(kSlab, (bytes + kHugePage - 1) / kHugePage * kHugePage);
+    void* base = allocate_aligned(kHugePage, size);
     // The slab before keeps its unused tail (never touched, so never resident) until it empties.
     slabs_.push_back(Slab{static_cast<char*>(base), size, 0, 0});
   }

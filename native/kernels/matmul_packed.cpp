@@ -140,7 +140,7 @@ namespace {
 // widened to f32.
 struct F32Panel {
   const float* p;
-  F32Panel(const PackedMatrix& w, int panel) : p(w.data.data() + (size_t)panel * w.K * kPanel) {}
+  F32Panel(const PackedMatrix& w, int panel) : p(w.data.data() + panel_offset(w.type, w.K, panel, 0, 0)) {}
 #ifdef RLCD_AVX2
   void load(int k, __m256& w0, __m256& w1) const {
     w0 = _mm256_load_ps(p + (size_t)k * kPanel);
@@ -163,7 +163,7 @@ struct Bf16Panel {
   const uint16_t* p;
   bool high;
   Bf16Panel(const PackedMatrix& w, int panel)
-      : p(w.half.data() + (size_t)(panel / 2) * w.K * kPanel * 2), high(panel & 1) {}
+      : p(w.half.data() + panel_offset(w.type, w.K, panel & ~1, 0, 0)), high(panel & 1) {}
 #ifdef RLCD_AVX2
   void load(int k, __m256& w0, __m256& w1) const {
     const __m256i* src = (const __m256i*)(p + (size_t)k * kPanel * 2);
@@ -196,7 +196,7 @@ struct Bf16Panel {
 struct F16Panel {
   const uint16_t* p;
   F16Panel(const PackedMatrix& w, int panel)
-      : p(w.half.data() + (size_t)(panel / 2) * w.K * kPanel * 2 + (size_t)(panel & 1) * kPanel) {}
+      : p(w.half.data() + panel_offset(w.type, w.K, panel, 0, 0)) {}
 #if defined(RLCD_AVX2) && defined(__F16C__)
   void load(int k, __m256& w0, __m256& w1) const {
     const __m128i* src = (const __m128i*)(p + (size_t)k * kPanel * 2);

@@ -531,10 +531,10 @@ static void check_weight_pool() {
   auto* b = static_cast<char*>(pool.allocate(3 << 20));
   bool zeroed = true;
   for (size_t i = 0; i < ((size_t)3 << 20); i += 4093) zeroed = zeroed && b[i] == 0;
-  const bool placed = (uintptr_t)a % WeightPool::kPage == 0 && b == a + 1024 && pool.slabs() == 1;
+  const bool placed = (uintptr_t)a % kHugePage == 0 && b == a + 1024 && pool.slabs() == 1;
   report("weight pool: back to back from a 2 MiB-aligned slab, zeroed", placed && zeroed ? 0.0 : 1.0, 0.0);
   auto* big = static_cast<char*>(pool.allocate(WeightPool::kSlab + 1));
-  const bool own = pool.slabs() == 2 && (uintptr_t)big % WeightPool::kPage == 0;
+  const bool own = pool.slabs() == 2 && (uintptr_t)big % kHugePage == 0;
   auto* after = static_cast<char*>(pool.allocate(64));
   report("weight pool: an allocation larger than a slab gets its own", own && after > big && pool.slabs() == 2 ? 0.0 : 1.0, 0.0);
   pool.release(a);
