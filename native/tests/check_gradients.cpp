@@ -73,7 +73,9 @@ static double dotd(const Vec& a, const Vec& b) {
 }
 
 static void check_gemm() {
-  for (auto [M, N, K] : {std::tuple{1, 1, 1}, {7, 19, 5}, {13, 33, 300}, {64, 48, 513}}) {
+  // 13 x 520 x 530: a row-major A long and wide enough to be packed (gemm's direct_a), with a
+  // partial panel of rows, two k blocks and k tails past the 16-step transposes.
+  for (auto [M, N, K] : {std::tuple{1, 1, 1}, {7, 19, 5}, {13, 33, 300}, {64, 48, 513}, {13, 520, 530}}) {
     Vec A = randn((size_t)M * K), B = randn((size_t)K * N), C0 = randn((size_t)M * N);
     for (int variant = 0; variant < 3; variant++) {
       // variant 0: A row-major, B row-major; 1: A transposed; 2: B transposed
