@@ -205,13 +205,36 @@ static void check_swiglu() {
   report("swiglu", fd_check(gu, dgu, loss), 1e-2);
 }
 
-// T = 70 crosses the kernel's 64-row blocks (and is not a multiple of them).
+// T = 70 crosses the kernel's 64-row blocks (and is not a multiple of them); HS = 32 takes the
+// 32-wide direct tiles (6 rows and a smaller tail) on AVX-512.
 static void check_attention(int T, int HS = 8) {
   const int B = 2, NH = 4, NKV = 2, QD = NH * HS, KVD = NKV * HS, S = QD + 2 * KVD;
   Vec qkv = randn((size_t)B * T * S, 0.5f), dy = randn((size_t)B * T * QD), out((size_t)B * T * QD);
   Vec probs((size_t)B * NH * T * T), dqkv((size_t)B * T * S), scratch(causal_attention_scratch(T, HS));
   auto loss = [&] { causal_attention_forward(out.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data()); return dotd(out, dy); };
   loss();
+  // The forward against softmax(q k^T / sqrt(HS)) v in double, position by position.
+  double worst = 0;
+  for (int b = 0; b < B; b++)
+    for (int h = 0; h < NH; h++)
+      for (int t = 0; t < T; t++) {
+        const float* q = qkv.data() + ((size_t)b * T + t) * S + h * HS;
+        std::vector<double> w(t + 1);
+        double mx = -1e300, sum = 0;
+        for (int s = 0; s <= t; s++) {
+          const float* k = qkv.data() + ((size_t)b * T + s) * S + QD + (h / (NH / NKV)) * HS;
+          double d = 0;
+          for (int i = 0; i < HS; i++) d += (double)q[i] * k[i];
+          w[s] = d / std::sqrt((double)HS), mx = std::max(mx, w[s]);
+        }
+        for (int s = 0; s <= t; s++) sum += (w[s] = std::exp(w[s] - mx));
+        for (int i = 0; i < HS; i++) {
+          double o = 0;
+          for (int s = 0; s <= t; s++) o += w[s] / sum * qkv[((size_t)b * T + s) * S + QD + KVD + (h / (NH / NKV)) * HS + i];
+          worst = std::max(worst, std::fabs(o - out[((size_t)b * T + t) * QD + h * HS + i]));
+        }
+      }
+  report("causal attention (GQA) forward, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), worst, 1e-5);
   causal_attention_backward(dqkv.data(), dy.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
   report("causal attention (GQA) dq dk dv, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), fd_check(qkv, dqkv, loss, 1e-2f, 200), 1e-2);
 }
@@ -558,6 +581,7 @@ int main() {
   check_attention(5);
   check_attention(70);
   check_attention(70, 16);
+  check_attention(70, 32);
   check_embedding();
   check_token_losses();
   check_bradley_terry();
