@@ -20,96 +20,57 @@ namespace {
 constexpr int kRows = 64;
 
 #ifdef __AVX512F__
-// R rows of C (M x 32) (+)= A . B: two zmm a row, 2R accumulators, A broadcast in place through
-// its strides, B's rows (a gathered head, 128 contiguous bytes each) loaded whole. Each element is
-// one FMA chain over k, as in gemm_serial's tile for a K within one k block: the same bits.
-template <int R>
-inline void rows_x32(int K, const float* A, long ars, long acs, const float* B, long brs, float* C, long ldc, bool accumulate) {
-  __m512 c[R][2];
-#pragma GCC unroll 6
-  for (int r = 0; r < R; r++) c[r][0] = c[r][1] = _mm512_setzero_ps();
+// R rows of C (M x 16Z) (+)= A . B: Z zmm a row, R x Z accumulators, A broadcast in place through
+// its strides, B's rows (a gathered head, contiguous) loaded whole. Each element is one FMA chain
+// over k, as in the AVX2 tiles below and in gemm_serial's tile for a K within one k block: the
+// same bits.
+template <int R, int Z>
+inline void head_rows(int K, const float* A, long ars, long acs, const float* B, long brs, float* C, long ldc, bool accumulate) {
+  __m512 c[R][Z];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+    for (int z = 0; z < Z; z++) c[r][z] = _mm512_setzero_ps();
   for (int k = 0; k < K; k++) {
-    const __m512 b0 = _mm512_loadu_ps(B + (long)k * brs), b1 = _mm512_loadu_ps(B + (long)k * brs + 16);
+    __m512 b[Z];
+    for (int z = 0; z < Z; z++) b[z] = _mm512_loadu_ps(B + (long)k * brs + 16 * z);
     const float* a = A + (long)k * acs;
-#pragma GCC unroll 6
+#pragma GCC unroll 8
     for (int r = 0; r < R; r++) {
       const __m512 x = _mm512_set1_ps(a[(long)r * ars]);
-      c[r][0] = _mm512_fmadd_ps(x, b0, c[r][0]);
-      c[r][1] = _mm512_fmadd_ps(x, b1, c[r][1]);
+      for (int z = 0; z < Z; z++) c[r][z] = _mm512_fmadd_ps(x, b[z], c[r][z]);
     }
   }
-#pragma GCC unroll 6
-  for (int r = 0; r < R; r++) {
-    float* dst = C + (long)r * ldc;
-    __m512 lo = c[r][0], hi = c[r][1];
-    if (accumulate) lo = _mm512_add_ps(_mm512_loadu_ps(dst), lo), hi = _mm512_add_ps(_mm512_loadu_ps(dst + 16), hi);
-    _mm512_storeu_ps(dst, lo);
-    _mm512_storeu_ps(dst + 16, hi);
-  }
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++)
+    for (int z = 0; z < Z; z++) {
+      float* dst = C + (long)r * ldc + 16 * z;
+      _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), c[r][z]) : c[r][z]);
+    }
+}
+
+// M rows in tiles of R, then the rest (fewer than R) as one tile of their count.
+template <int R, int Z>
+void head_tiles(int M, int K, const float* A, long ars, long acs, const float* B, long brs, float* C, long ldc, bool accumulate) {
+  int i = 0;
+  for (; i + R <= M; i += R) head_rows<R, Z>(K, A + (long)i * ars, ars, acs, B, brs, C + (long)i * ldc, ldc, accumulate);
+  if constexpr (R > 1)
+    if (i < M) head_tiles<R - 1, Z>(M - i, K, A + (long)i * ars, ars, acs, B, brs, C + (long)i * ldc, ldc, accumulate);
 }
 #endif
 
 // C (M x N) (+)= A (M x K) . B (K x N) for the products whose N is the head size: A is a T x T
 // matrix (P, dS or their transposes) read in place through strides, B has contiguous rows. With
 // N this small, packing A (as the general GEMM does) would cost as much as the arithmetic.
-// Tiles of 4 rows x 16 columns keep 8 accumulators in registers.
+// On AVX2, tiles of 4 rows x 16 columns keep 8 accumulators in registers.
 void gemm_small_n(int M, int N, int K, const float* A, long ars, long acs, const float* B, long brs, float* C,
                   long ldc, bool accumulate) {
 #ifdef __AVX512F__
-  if (N == 32) {
-    // Heads of 32 (the 25.7M model's): six rows a tile, the rest in one smaller tile. Against
-    // gemm_serial, which packs A (P or dS, up to 64 x 256) for each product, with the heads gathered
-    // as below: attention 1.07-1.12x forward and 1.26-1.36x backward on two threads (Zen 4; the
-    // gathering alone gave 1.01x and 1.07x).
-    int i = 0;
-    for (; i + 6 <= M; i += 6) rows_x32<6>(K, A + (long)i * ars, ars, acs, B, brs, C + (long)i * ldc, ldc, accumulate);
-    const float* a = A + (long)i * ars;
-    float* c = C + (long)i * ldc;
-    switch (M - i) {
-      case 5: rows_x32<5>(K, a, ars, acs, B, brs, c, ldc, accumulate); break;
-      case 4: rows_x32<4>(K, a, ars, acs, B, brs, c, ldc, accumulate); break;
-      case 3: rows_x32<3>(K, a, ars, acs, B, brs, c, ldc, accumulate); break;
-      case 2: rows_x32<2>(K, a, ars, acs, B, brs, c, ldc, accumulate); break;
-      case 1: rows_x32<1>(K, a, ars, acs, B, brs, c, ldc, accumulate); break;
-      default: break;
-    }
-    return;
-  }
-  if (N == 16) {
-    // Heads of 16 (the built-in model's): one zmm a row, 8 rows a tile. Each element is the same
-    // single FMA chain over k as in the AVX2 tiles below, so the sums are the same bits.
-    auto store = [&](int i, __m512 c) {
-      float* dst = C + (long)i * ldc;
-      _mm512_storeu_ps(dst, accumulate ? _mm512_add_ps(_mm512_loadu_ps(dst), c) : c);
-    };
-    int i = 0;
-    for (; i + 8 <= M; i += 8) {
-      const float* a0 = A + (long)i * ars;
-      const float *a1 = a0 + ars, *a2 = a1 + ars, *a3 = a2 + ars, *a4 = a3 + ars, *a5 = a4 + ars, *a6 = a5 + ars, *a7 = a6 + ars;
-      __m512 c0 = _mm512_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-      for (int k = 0; k < K; k++) {
-        const __m512 b = _mm512_loadu_ps(B + (long)k * brs);
-        const long ko = (long)k * acs;
-        c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[ko]), b, c0);
-        c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[ko]), b, c1);
-        c2 = _mm512_fmadd_ps(_mm512_set1_ps(a2[ko]), b, c2);
-        c3 = _mm512_fmadd_ps(_mm512_set1_ps(a3[ko]), b, c3);
-        c4 = _mm512_fmadd_ps(_mm512_set1_ps(a4[ko]), b, c4);
-        c5 = _mm512_fmadd_ps(_mm512_set1_ps(a5[ko]), b, c5);
-        c6 = _mm512_fmadd_ps(_mm512_set1_ps(a6[ko]), b, c6);
-        c7 = _mm512_fmadd_ps(_mm512_set1_ps(a7[ko]), b, c7);
-      }
-      store(i, c0), store(i + 1, c1), store(i + 2, c2), store(i + 3, c3);
-      store(i + 4, c4), store(i + 5, c5), store(i + 6, c6), store(i + 7, c7);
-    }
-    for (; i < M; i++) {
-      const float* a = A + (long)i * ars;
-      __m512 c = _mm512_setzero_ps();
-      for (int k = 0; k < K; k++) c = _mm512_fmadd_ps(_mm512_set1_ps(a[(long)k * acs]), _mm512_loadu_ps(B + (long)k * brs), c);
-      store(i, c);
-    }
-    return;
-  }
+  // Heads of 32 (the 25.7M model's): tiles of 6 rows x 2 zmm. Against gemm_serial, which packs A
+  // (P or dS, up to 64 x 256) for each product, with the heads gathered as below: attention
+  // 1.07-1.12x forward and 1.26-1.36x backward on two threads (Zen 4; the gathering alone gave
+  // 1.01x and 1.07x). Heads of 16 (the built-in model's): 8 rows x 1 zmm.
+  if (N == 32) return head_tiles<6, 2>(M, K, A, ars, acs, B, brs, C, ldc, accumulate);
+  if (N == 16) return head_tiles<8, 1>(M, K, A, ars, acs, B, brs, C, ldc, accumulate);
 #endif
 #ifdef RLCD_AVX2
   if (N % 8 == 0) {
