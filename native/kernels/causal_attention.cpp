@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 #include "gemm.h"
@@ -9,6 +10,12 @@
 
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operand (max, min, reductions) as
+// maybe uninitialised once they are inlined here (GCC bug 105593, fixed in 13).
+#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
 namespace rlcd {
@@ -56,10 +63,65 @@ void head_tiles(int M, int K, const float* A, long ars, long acs, const float* B
   if constexpr (R > 1)
     if (i < M) head_tiles<R - 1, Z>(M - i, K, A + (long)i * ars, ars, acs, B, brs, C + (long)i * ldc, ldc, accumulate);
 }
+
+// R rows of a score block, S (M x cols) = (A . B) * scale, in panels of 32 columns: A's rows (a
+// gathered Q or dO) read in place, B a transposed head (K x >= cols, contiguous rows, padded so a
+// panel never reads past it), stores masked to `cols`. The FMA chains are gemm_serial's for a K
+// within one k block, and the scale is the same one multiplication after: the same bits as
+// gemm_serial followed by a scaling pass, without packing B for every block of rows.
+template <int R>
+inline void score_rows(int K, const float* A, long ars, const float* B, long brs, float* C, long ldc, int cols,
+                       bool scaled, float scale) {
+  __m512 c[R][2];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++) c[r][0] = c[r][1] = _mm512_setzero_ps();
+  for (int k = 0; k < K; k++) {
+    const __m512 b0 = _mm512_loadu_ps(B + (long)k * brs), b1 = _mm512_loadu_ps(B + (long)k * brs + 16);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; r++) {
+      const __m512 x = _mm512_set1_ps(A[(long)r * ars + k]);
+      c[r][0] = _mm512_fmadd_ps(x, b0, c[r][0]);
+      c[r][1] = _mm512_fmadd_ps(x, b1, c[r][1]);
+    }
+  }
+  const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
+  const __m512 s = _mm512_set1_ps(scale);
+#pragma GCC unroll 8
+  for (int r = 0; r < R; r++) {
+    float* dst = C + (long)r * ldc;
+    _mm512_mask_storeu_ps(dst, m0, scaled ? _mm512_mul_ps(c[r][0], s) : c[r][0]);
+    _mm512_mask_storeu_ps(dst + 16, m1, scaled ? _mm512_mul_ps(c[r][1], s) : c[r][1]);
+  }
+}
+
+// Panel by panel, every row of the block against one panel: the panel (K x 32, 4 KiB at K = 32)
+// stays in L1 for all the block's rows. Row-group by row-group instead, the whole transposed head
+// (34 KiB at 256 keys) was streamed again for every six rows.
+void score_tiles(int M, int N, int K, const float* A, long ars, const float* B, long brs, float* C, long ldc,
+                 bool scaled, float scale) {
+  for (int n0 = 0; n0 < N; n0 += 32) {
+    const int cols = std::min(32, N - n0);
+    const float* b = B + n0;
+    float* c = C + n0;
+    int i = 0;
+    for (; i + 6 <= M; i += 6) score_rows<6>(K, A + (long)i * ars, ars, b, brs, c + (long)i * ldc, ldc, cols, scaled, scale);
+    const float* a = A + (long)i * ars;
+    c += (long)i * ldc;
+    switch (M - i) {
+      case 5: score_rows<5>(K, a, ars, b, brs, c, ldc, cols, scaled, scale); break;
+      case 4: score_rows<4>(K, a, ars, b, brs, c, ldc, cols, scaled, scale); break;
+      case 3: score_rows<3>(K, a, ars, b, brs, c, ldc, cols, scaled, scale); break;
+      case 2: score_rows<2>(K, a, ars, b, brs, c, ldc, cols, scaled, scale); break;
+      case 1: score_rows<1>(K, a, ars, b, brs, c, ldc, cols, scaled, scale); break;
+      default: break;
+    }
+  }
+}
 #endif
 
-// C (M x N) (+)= A (M x K) . B (K x N) for the products whose N is the head size: A is a T x T
-// matrix (P, dS or their transposes) read in place through strides, B has contiguous rows. With
+// C (M x N) (+)= A (M x K) . B (K x N) for the products whose N is the head size: A is a block
+// of P or dS, or its transpose, read in place through strides, B has contiguous rows. With
 // N this small, packing A (as the general GEMM does) would cost as much as the arithmetic.
 // On AVX2, tiles of 4 rows x 16 columns keep 8 accumulators in registers.
 void gemm_small_n(int M, int N, int K, const float* A, long ars, long acs, const float* B, long brs, float* C,
@@ -147,6 +209,109 @@ void head_product(int M, int N, int K, const float* A, long ars, long acs, const
   else gemm_serial(M, N, K, Strided{A, ars, acs}, Strided{B, brs, 1}, C, ldc, accumulate);
 }
 
+// Columns of a transposed head: T rounded up to whole 32-wide panels, plus 16 so that its rows
+// (HS of them, read together by a score tile) are not a multiple of 1 KiB apart: at 256 keys
+// they were, and a tile's 64 lines fell into 8 L1 sets.
+int transposed_cols(int T) { return (T + 31) / 32 * 32 + 16; }
+
+// S (M x N) = A (M x K) . B (K x N) (times scale when scaled): the scores Q K^T, and dO V^T in
+// the backward pass. A's rows are contiguous (stride ars), B is a transposed head (row stride brs).
+void score_product(int M, int N, int K, const float* A, long ars, const float* B, long brs, float* C, long ldc,
+                   bool scaled, float scale) {
+#ifdef __AVX512F__
+  score_tiles(M, N, K, A, ars, B, brs, C, ldc, scaled, scale);
+#else
+  gemm_serial(M, N, K, Strided{A, ars, 1}, Strided{B, brs, 1}, C, ldc, false);
+  if (scaled)
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) C[(long)i * ldc + j] *= scale;
+#endif
+}
+
+// A row of P in place: row[0, n) = softmax(row[0, n)) (the scores, already scaled), row[n, end) = 0.
+// On AVX-512 in 16 lanes with a masked tail: the rows are short (n averages T / 2), and the
+// 8-lane helpers end each one with up to seven scalar expf calls.
+void softmax_causal_row(float* row, int n, int end) {
+#ifdef __AVX512F__
+  int s = 0;
+  __m512 m = _mm512_set1_ps(-__builtin_inff());
+  for (; s + 16 <= n; s += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(row + s));
+  const __mmask16 tail = first_lanes(n - s);
+  m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, row + s));
+  const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+  __m512 sum = _mm512_setzero_ps();
+  for (s = 0; s + 16 <= n; s += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + s), mx));
+    _mm512_storeu_ps(row + s, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  const __m512 e = _mm512_maskz_mov_ps(tail, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + s), mx)));
+  sum = _mm512_add_ps(sum, e);
+  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  for (s = 0; s + 16 <= n; s += 16) _mm512_storeu_ps(row + s, _mm512_mul_ps(_mm512_loadu_ps(row + s), inv));
+  // the tail's lanes past n are zeros: they start the zeros above the diagonal
+  _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_mul_ps(e, inv));
+  for (s += 16; s < end; s += 16) _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_setzero_ps());
+#else
+  const float mx = max_of(row, n);
+  const float inv = 1.0f / exp_shifted(row, row, mx, n);
+  for (int s = 0; s < n; s++) row[s] *= inv;
+  std::memset(row + n, 0, sizeof(float) * (end - n));
+#endif
+}
+
+// P's row t (T floats) from the block's row (n floats, the rest zeros). On AVX-512, with
+// streaming stores when the row is whole cache lines: P (B x NH x T x T) is far larger than the
+// caches and read again only in the backward pass, so ordinary stores first read every line
+// from memory; streaming ones do not (the forward pass 1.05-1.2x, Zen 4).
+void store_probs_row(float* dst, const float* row, int n, int T) {
+#ifdef __AVX512F__
+  if (((uintptr_t)dst & 63) == 0 && T % 16 == 0) {
+    int s = 0;
+    for (; s + 16 <= n; s += 16) _mm512_stream_ps(dst + s, _mm512_loadu_ps(row + s));
+    if (s < n) _mm512_stream_ps(dst + s, _mm512_maskz_loadu_ps(first_lanes(n - s), row + s)), s += 16;
+    for (; s < T; s += 16) _mm512_stream_ps(dst + s, _mm512_setzero_ps());
+    return;
+  }
+#endif
+  std::memcpy(dst, row, sizeof(float) * n);
+  std::memset(dst + n, 0, sizeof(float) * (T - n));
+}
+
+// Streaming stores are weakly ordered: a fence before the stores are read by another thread.
+void stream_fence() {
+#ifdef __AVX512F__
+  _mm_sfence();
+#endif
+}
+
+// A row of dS in place, from dP (in d) and P: d[0, n) = p (d - p . d) * scale, d[n, keys) = 0.
+void softmax_backward_row(float* d, const float* p, int n, int keys, float scale) {
+#ifdef __AVX512F__
+  int s = 0;
+  __m512 acc = _mm512_setzero_ps();
+  for (; s + 16 <= n; s += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(p + s), _mm512_loadu_ps(d + s), acc);
+  const __mmask16 tail = first_lanes(n - s);
+  acc = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, p + s), _mm512_maskz_loadu_ps(tail, d + s), acc);
+  const __m512 sum = _mm512_set1_ps(_mm512_reduce_add_ps(acc)), sc = _mm512_set1_ps(scale);
+  for (s = 0; s + 16 <= n; s += 16) {
+    const __m512 x = _mm512_mul_ps(_mm512_loadu_ps(p + s), _mm512_sub_ps(_mm512_loadu_ps(d + s), sum));
+    _mm512_storeu_ps(d + s, _mm512_mul_ps(x, sc));
+  }
+  // lanes past n: p is read as 0, so they store the zeros above the diagonal
+  for (; s < keys; s += 16) {
+    const __mmask16 m = first_lanes(std::min(16, keys - s));
+    const __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(first_lanes(std::max(0, std::min(16, n - s))), p + s),
+                                   _mm512_sub_ps(_mm512_maskz_loadu_ps(m, d + s), sum));
+    _mm512_mask_storeu_ps(d + s, m, _mm512_mul_ps(x, sc));
+  }
+#else
+  const float sum = dot(p, d, n);
+  for (int s = 0; s < n; s++) d[s] = p[s] * (d[s] - sum) * scale;
+  std::memset(d + n, 0, sizeof(float) * (keys - n));
+#endif
+}
+
 float* thread_scratch(float* scratch, long per_thread) {
 #ifdef _OPENMP
   return scratch + (long)omp_get_thread_num() * per_thread;
@@ -155,25 +320,50 @@ float* thread_scratch(float* scratch, long per_thread) {
 #endif
 }
 
+// n floats. On AVX-512 in zmm moves, not memcpy (which GCC makes of a plain loop): for rows of
+// 16-32 floats the call cost as much as the copy.
+void copy_row(float* dst, const float* src, int n) {
+#ifdef __AVX512F__
+  int j = 0;
+  for (; j + 16 <= n; j += 16) _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
+  if (j < n) {
+    const __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
+    _mm512_mask_storeu_ps(dst + j, m, _mm512_maskz_loadu_ps(m, src + j));
+  }
+#else
+  std::memcpy(dst, src, sizeof(float) * n);
+#endif
+}
+
 // A head's rows (T, HS) of a strided view, copied together. In place they are rows of qkv or of
 // the attention output, 2-4 KiB apart for the 25.7M model: all in a few L1 sets, so every product
 // reading them (and every row block re-reads them) missed L1.
 void gather_head(float* dst, const float* src, long stride, int T, int HS) {
-  for (int t = 0; t < T; t++) std::memcpy(dst + (long)t * HS, src + (long)t * stride, sizeof(float) * HS);
+  for (int t = 0; t < T; t++) copy_row(dst + (long)t * HS, src + (long)t * stride, HS);
+}
+
+// The same head transposed, (HS, cols): dst[d * cols + t] = src[t * stride + d], zero past T.
+void gather_head_transposed(float* dst, const float* src, long stride, int T, int HS, int cols) {
+  for (int t = 0; t < T; t++) {
+    const float* row = src + (long)t * stride;
+    for (int d = 0; d < HS; d++) dst[(long)d * cols + t] = row[d];
+  }
+  for (int d = 0; d < HS; d++) std::memset(dst + (long)d * cols + T, 0, sizeof(float) * (cols - T));
 }
 
 }  // namespace
 
-// dS (T x T) in the backward pass, and a head's Q, K, V, dO, dK and dV gathered (6 x T x HS).
-long causal_attention_scratch(int T, int HS) { return (long)T * T + 6L * T * HS; }
+// A block's S / P (and dS in the backward pass), 2 x kRows x transposed_cols(T), and a head's Q,
+// K, V, dO, dK and dV gathered (6 x HS x at most transposed_cols(T)).
+long causal_attention_scratch(int T, int HS) { return (2L * kRows + 6L * HS) * transposed_cols(T); }
 
 // Per (sequence, query head), with Q, K, V (T, HS) views into qkv (row stride `stride`):
 //   S = Q K^T * scale,  P = causal softmax(S),  O = P V
-// computed with the GEMM kernel (gemm_serial: one work item is one thread's share) on row blocks
-// of kRows queries against the keys up to the block's end. P keeps zeros above the diagonal.
+// on row blocks of kRows queries against the keys up to the block's end (one work item is one
+// thread's share). P keeps zeros above the diagonal.
 void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T,
                               int NH, int NKV, int HS, float* scratch) {
-  const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV;
+  const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV, KT = transposed_cols(T);
   const float scale = 1.0f / std::sqrt((float)HS);
   const long per_thread = causal_attention_scratch(T, HS);
   const long items = (long)B * NH;
@@ -181,58 +371,58 @@ void causal_attention_forward(float* out, float* probs, const float* qkv, long s
   for (long item = 0; item < items; item++) {
     const int b = (int)(item / NH), h = (int)(item % NH), kvh = h / group;
     const float* base = qkv + (long)b * T * stride;
-    // Q, K, V of this head, (T, HS) each, in the thread's scratch
+    // Q and V of this head (T, HS), and K transposed (HS, KT), in the thread's scratch
     float* q = thread_scratch(scratch, per_thread);
-    float* k = q + (long)T * HS;
-    float* v = k + (long)T * HS;
+    float* v = q + (long)T * HS;
+    float* kt = v + (long)T * HS;
     gather_head(q, base + (long)h * HS, stride, T, HS);
-    gather_head(k, base + QD + (long)kvh * HS, stride, T, HS);
+    gather_head_transposed(kt, base + QD + (long)kvh * HS, stride, T, HS, KT);
     gather_head(v, base + QD + KVD + (long)kvh * HS, stride, T, HS);
+    float* pb = kt + (long)HS * KT;
     float* p = probs + ((long)b * NH + h) * T * T;
     for (int r0 = 0; r0 < T; r0 += kRows) {
       const int rows = std::min(kRows, T - r0), keys = r0 + rows;
-      // S rows r0.. against keys 0..keys-1: A = Q rows, B[d, s] = K[s, d]
-      gemm_serial(rows, keys, HS, Strided{q + (long)r0 * HS, HS, 1}, Strided{k, 1, HS}, p + (long)r0 * T, T, false);
-      for (int t = r0; t < r0 + rows; t++) {
-        float* row = p + (long)t * T;
-        const int n = t + 1;
-        for (int s = 0; s < n; s++) row[s] *= scale;
-        const float mx = max_of(row, n);
-        const float inv = 1.0f / exp_shifted(row, row, mx, n);
-        for (int s = 0; s < n; s++) row[s] *= inv;
-        std::memset(row + n, 0, sizeof(float) * (T - n));
+      // S rows r0.. against keys 0..keys-1, then P, in the scratch block; O rows r0.. = P . V
+      score_product(rows, keys, HS, q + (long)r0 * HS, HS, kt, KT, pb, KT, true, scale);
+      for (int i = 0; i < rows; i++) {
+        softmax_causal_row(pb + (long)i * KT, r0 + i + 1, keys);
+        store_probs_row(p + (long)(r0 + i) * T, pb + (long)i * KT, keys, T);
       }
-      // O rows r0.. = P rows (keys 0..keys-1) . V
-      head_product(rows, HS, keys, p + (long)r0 * T, T, 1, v, HS, out + ((long)b * T + r0) * QD + (long)h * HS, QD, false);
+      head_product(rows, HS, keys, pb, KT, 1, v, HS, out + ((long)b * T + r0) * QD + (long)h * HS, QD, false);
     }
   }
+  stream_fence();
 }
 
 // With dO the output gradient of one (sequence, head):
 //   dP = dO V^T,  dS = P (dP - rowsum(P dP)) * scale,  dQ = dS K,  dK += dS^T Q,  dV += P^T dO
 // Query heads of a GQA group add into the same dK/dV, so one work item serves the whole group,
-// one head after another. dS and the gathered heads live in the thread's scratch.
+// one head after another. Block by block of kRows queries: dS and a copy of P's rows live in the
+// thread's scratch (row stride KT, so that reading their columns does not fall into a few L1
+// sets) while every product that needs them runs, so P is read from memory once.
 void causal_attention_backward(float* dqkv, const float* dout, const float* probs, const float* qkv,
                                long stride, int B, int T, int NH, int NKV, int HS, float* scratch) {
-  const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV;
+  const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV, KT = transposed_cols(T);
   const float scale = 1.0f / std::sqrt((float)HS);
   const long per_thread = causal_attention_scratch(T, HS);
   const long items = (long)B * NKV;
 #pragma omp for schedule(dynamic, 1)
   for (long item = 0; item < items; item++) {
     const int b = (int)(item / NKV), kvh = (int)(item % NKV);
-    // dS (T, T), then this KV head's K, V, dK and dV and each query head's Q and dO, (T, HS) each
+    // dS and P of a block (kRows, KT), this KV head's K, dK and dV and each query head's Q and dO
+    // (T, HS), and V transposed (HS, KT)
     float* ds = thread_scratch(scratch, per_thread);
-    float* k = ds + (long)T * T;
-    float* v = k + (long)T * HS;
-    float* dk = v + (long)T * HS;
+    float* pb = ds + (long)kRows * KT;
+    float* k = pb + (long)kRows * KT;
+    float* dk = k + (long)T * HS;
     float* dv = dk + (long)T * HS;
     float* q = dv + (long)T * HS;
     float* dy = q + (long)T * HS;
+    float* vt = dy + (long)T * HS;
     const float* base = qkv + (long)b * T * stride;
     float* dbase = dqkv + (long)b * T * stride;
     gather_head(k, base + QD + (long)kvh * HS, stride, T, HS);
-    gather_head(v, base + QD + KVD + (long)kvh * HS, stride, T, HS);
+    gather_head_transposed(vt, base + QD + KVD + (long)kvh * HS, stride, T, HS, KT);
     std::memset(dk, 0, sizeof(float) * T * HS);
     std::memset(dv, 0, sizeof(float) * T * HS);
     for (int h = kvh * group; h < (kvh + 1) * group; h++) {
@@ -242,29 +432,22 @@ void causal_attention_backward(float* dqkv, const float* dout, const float* prob
       float* dq = dbase + (long)h * HS;
       for (int r0 = 0; r0 < T; r0 += kRows) {
         const int rows = std::min(kRows, T - r0), keys = r0 + rows;
-        // dP rows r0.. = dO rows . V^T (keys 0..keys-1)
-        gemm_serial(rows, keys, HS, Strided{dy + (long)r0 * HS, HS, 1}, Strided{v, 1, HS}, ds + (long)r0 * T, T, false);
-        for (int t = r0; t < r0 + rows; t++) {
-          const float* pr = p + (long)t * T;
-          float* d = ds + (long)t * T;
-          const int n = t + 1;
-          const float sum = dot(pr, d, n);
-          for (int s = 0; s < n; s++) d[s] = pr[s] * (d[s] - sum) * scale;
-          std::memset(d + n, 0, sizeof(float) * (keys - n));
+        // dP = dO rows r0.. . V^T (keys 0..keys-1), then dS in place, P's rows copied beside it
+        score_product(rows, keys, HS, dy + (long)r0 * HS, HS, vt, KT, ds, KT, false, 1.0f);
+        for (int i = 0; i < rows; i++) {
+          const float* pr = p + (long)(r0 + i) * T;
+          copy_row(pb + (long)i * KT, pr, keys);
+          softmax_backward_row(ds + (long)i * KT, pb + (long)i * KT, r0 + i + 1, keys, scale);
         }
-        // dQ rows r0.. = dS rows . K
-        head_product(rows, HS, keys, ds + (long)r0 * T, T, 1, k, HS, dq + (long)r0 * stride, stride, false);
-      }
-      // dK rows s0.. += dS^T . Q and dV rows s0.. += P^T . dO, over the queries t >= s0.
-      for (int s0 = 0; s0 < T; s0 += kRows) {
-        const int rows = std::min(kRows, T - s0), queries = T - s0;
-        head_product(rows, HS, queries, ds + (long)s0 * T + s0, 1, T, q + (long)s0 * HS, HS, dk + (long)s0 * HS, HS, true);
-        head_product(rows, HS, queries, p + (long)s0 * T + s0, 1, T, dy + (long)s0 * HS, HS, dv + (long)s0 * HS, HS, true);
+        // dQ rows r0.. = dS . K;  dK[0, keys) += dS^T . Q rows r0..;  dV[0, keys) += P^T . dO rows r0..
+        head_product(rows, HS, keys, ds, KT, 1, k, HS, dq + (long)r0 * stride, stride, false);
+        head_product(keys, HS, rows, ds, 1, KT, q + (long)r0 * HS, HS, dk, HS, true);
+        head_product(keys, HS, rows, pb, 1, KT, dy + (long)r0 * HS, HS, dv, HS, true);
       }
     }
     for (int t = 0; t < T; t++) {
-      std::memcpy(dbase + QD + (long)kvh * HS + (long)t * stride, dk + (long)t * HS, sizeof(float) * HS);
-      std::memcpy(dbase + QD + KVD + (long)kvh * HS + (long)t * stride, dv + (long)t * HS, sizeof(float) * HS);
+      copy_row(dbase + QD + (long)kvh * HS + (long)t * stride, dk + (long)t * HS, HS);
+      copy_row(dbase + QD + KVD + (long)kvh * HS + (long)t * stride, dv + (long)t * HS, HS);
     }
   }
 }

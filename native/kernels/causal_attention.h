@@ -5,7 +5,7 @@
 
 namespace rlcd {
 
-// Floats of scratch each thread needs (the backward pass keeps dS, T x T).
+// Floats of scratch each thread needs (a block of dS and P, and one head's gathered Q, K, V, dO, dK, dV).
 long causal_attention_scratch(int T, int HS);
 
 // out:   (B, T, NH * HS)                      written

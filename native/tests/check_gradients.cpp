@@ -2,7 +2,9 @@
 // GEMM against a naive product, and a whole-model check (full fine-tuning and LoRA) on a tiny
 // random transformer. Built as `rlcd_native_tests` next to the addon; test/native/gradients.test.ts
 // runs it. Prints one line per check and `N passed, N failed` last; exits non-zero on a failure.
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -206,13 +208,24 @@ static void check_swiglu() {
 }
 
 // T = 70 crosses the kernel's 64-row blocks (and is not a multiple of them); HS = 32 takes the
-// 32-wide direct tiles (6 rows and a smaller tail) on AVX-512.
+// 32-wide direct tiles (6 rows and a smaller tail) on AVX-512. P is 64-byte aligned, as the
+// trainer's buffers are: with T = 80 (whole cache lines a row) its rows are streamed.
 static void check_attention(int T, int HS = 8) {
   const int B = 2, NH = 4, NKV = 2, QD = NH * HS, KVD = NKV * HS, S = QD + 2 * KVD;
   Vec qkv = randn((size_t)B * T * S, 0.5f), dy = randn((size_t)B * T * QD), out((size_t)B * T * QD);
-  Vec probs((size_t)B * NH * T * T), dqkv((size_t)B * T * S), scratch(causal_attention_scratch(T, HS));
-  auto loss = [&] { causal_attention_forward(out.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data()); return dotd(out, dy); };
+  Vec probs_buf((size_t)B * NH * T * T + 16, NAN), dqkv((size_t)B * T * S), scratch(causal_attention_scratch(T, HS));
+  float* probs = probs_buf.data() + (64 - (uintptr_t)probs_buf.data() % 64) % 64 / sizeof(float);
+  auto loss = [&] { causal_attention_forward(out.data(), probs, qkv.data(), S, B, T, NH, NKV, HS, scratch.data()); return dotd(out, dy); };
   loss();
+  // P's rows: each sums to 1 up to its position, zeros after it.
+  double worst_p = 0;
+  for (int r = 0; r < B * NH * T; r++) {
+    const float* row = probs + (size_t)r * T;
+    double sum = 0, above = 0;
+    for (int s = 0; s < T; s++) (s <= r % T ? sum : above) += std::fabs(row[s]);
+    worst_p = std::isfinite(sum + above) ? std::max({worst_p, std::fabs(sum - 1), above}) : INFINITY;
+  }
+  report("causal attention (GQA) probabilities, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), worst_p, 1e-5);
   // The forward against softmax(q k^T / sqrt(HS)) v in double, position by position.
   double worst = 0;
   for (int b = 0; b < B; b++)
@@ -235,7 +248,7 @@ static void check_attention(int T, int HS = 8) {
         }
       }
   report("causal attention (GQA) forward, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), worst, 1e-5);
-  causal_attention_backward(dqkv.data(), dy.data(), probs.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
+  causal_attention_backward(dqkv.data(), dy.data(), probs, qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
   report("causal attention (GQA) dq dk dv, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), fd_check(qkv, dqkv, loss, 1e-2f, 200), 1e-2);
 }
 
@@ -582,6 +595,7 @@ int main() {
   check_attention(70);
   check_attention(70, 16);
   check_attention(70, 32);
+  check_attention(80, 32);
   check_embedding();
   check_token_losses();
   check_bradley_terry();
