@@ -12,12 +12,6 @@
 #include <omp.h>
 #endif
 
-// GCC 12 reports the AVX-512 intrinsics' undefined pass-through operand (max, min, reductions) as
-// maybe uninitialised once they are inlined here (GCC bug 105593, fixed in 13).
-#if defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-
 namespace rlcd {
 
 namespace {
