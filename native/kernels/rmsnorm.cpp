@@ -26,6 +26,30 @@ void rmsnorm_forward(float* out, const float* inp, const float* weight, int N, i
   }
 }
 
+namespace {
+
+// sum_c a[c] b[c] x[c], in vector lanes: as a plain loop the sum is one serial chain of adds (C
+// latencies a row; 2.5% of tinystories-656k's training step).
+float dot3(const float* a, const float* b, const float* x, int C) {
+  int c = 0;
+  float sum = 0.0f;
+#ifdef __AVX512F__
+  __m512 acc = _mm512_setzero_ps();
+  for (; c + 16 <= C; c += 16)
+    acc = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_loadu_ps(a + c), _mm512_loadu_ps(b + c)), _mm512_loadu_ps(x + c), acc);
+  sum = _mm512_reduce_add_ps(acc);
+#elif defined(RLCD_AVX2)
+  __m256 acc = _mm256_setzero_ps();
+  for (; c + 8 <= C; c += 8)
+    acc = _mm256_fmadd_ps(_mm256_mul_ps(_mm256_loadu_ps(a + c), _mm256_loadu_ps(b + c)), _mm256_loadu_ps(x + c), acc);
+  sum = hsum8(acc);
+#endif
+  for (; c < C; c++) sum += a[c] * b[c] * x[c];
+  return sum;
+}
+
+}  // namespace
+
 // y = x r w with r = (mean(x^2) + eps)^-1/2:
 //   dw += sum_n dy x r;   dx = r (dy w) - r^3 / C * x * sum(dy w x)
 // The weight gradient is summed over fixed blocks of 64 rows (in parallel), then over the blocks
@@ -46,9 +70,7 @@ void rmsnorm_backward(float* dinp, float* dweight, const float* dout, const floa
       const float* dy = dout + (long)n * C;
       float* dx = dinp + (long)n * C;
       const float r = rstd[n];
-      float dot_sum = 0.0f;
-      for (int c = 0; c < C; c++) dot_sum += dy[c] * weight[c] * x[c];
-      const float k = r * r * r / (float)C * dot_sum;
+      const float k = r * r * r / (float)C * dot3(dy, weight, x, C);
       for (int c = 0; c < C; c++) {
         dx[c] = r * dy[c] * weight[c] - k * x[c];
         dw[c] += dy[c] * x[c] * r;

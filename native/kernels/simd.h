@@ -10,10 +10,11 @@
 #endif
 
 // GCC 12 reports the undefined pass-through operand of many AVX-512 intrinsics (unpacks,
-// shuffles, max/min, reductions, conversions) as maybe uninitialised wherever they are inlined:
-// GCC bug 105593, fixed in 13. Every file with AVX-512 kernels includes this header.
+// shuffles, max/min, reductions, conversions) as (maybe) uninitialised wherever they are
+// inlined: GCC bug 105593, fixed in 13. Every file with AVX-512 kernels includes this header.
 #if defined(__AVX512F__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ < 13
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 
 namespace rlcd {

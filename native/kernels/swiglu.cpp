@@ -8,8 +8,20 @@ namespace rlcd {
 
 namespace {
 
+// 16 lanes at a time where AVX-512 is there, then 8, then one: each element is the same formula
+// (exp16 computes exp8's value in every lane), so the width changes the speed, not the bits.
 void swiglu_span(float* out, const float* gate, const float* up, long count) {
   long i = 0;
+#ifdef __AVX512F__
+  {
+    const __m512 one = _mm512_set1_ps(1.0f);
+    for (; i + 16 <= count; i += 16) {
+      const __m512 g = _mm512_loadu_ps(gate + i);
+      const __m512 silu = _mm512_div_ps(g, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), g))));
+      _mm512_storeu_ps(out + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+    }
+  }
+#endif
 #ifdef RLCD_AVX2
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
@@ -46,6 +58,18 @@ void swiglu_backward(float* dgate_up, const float* dout, const float* gate_up, i
     float* dg = dgate_up + (size_t)n * 2 * H;
     float* du = dg + H;
     int i = 0;
+#ifdef __AVX512F__
+    {
+      const __m512 one = _mm512_set1_ps(1.0f);
+      for (; i + 16 <= H; i += 16) {
+        const __m512 gv = _mm512_loadu_ps(g + i), uv = _mm512_loadu_ps(u + i), dyv = _mm512_loadu_ps(dy + i);
+        const __m512 sv = _mm512_div_ps(one, _mm512_add_ps(one, exp16(_mm512_sub_ps(_mm512_setzero_ps(), gv))));
+        _mm512_storeu_ps(du + i, _mm512_mul_ps(dyv, _mm512_mul_ps(gv, sv)));
+        const __m512 dsilu = _mm512_mul_ps(sv, _mm512_fmadd_ps(gv, _mm512_sub_ps(one, sv), one));
+        _mm512_storeu_ps(dg + i, _mm512_mul_ps(_mm512_mul_ps(dyv, uv), dsilu));
+      }
+    }
+#endif
 #ifdef RLCD_AVX2
     const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
     for (; i + 8 <= H; i += 8) {
