@@ -159,11 +159,13 @@ class Backend {
   // Decoding attention: row n's query against its sequence's cached keys/values 0..pos[n].
   virtual void attention_decode(float* out, const float* q, long q_stride, const int* slot, const int* pos,
                                 const KVView& cache, int N, int NH, int NKV, int HS) = 0;
-  // Training: causal self-attention over B sequences of T from the fused qkv (stride), saving the
-  // probabilities (B, NH, T, T) for the backward.
-  virtual void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T, int NH,
+  // Training: causal self-attention over B sequences of T from the fused qkv (stride), saving in
+  // `state` what its backward needs: the CPU keeps each row's log-sum-exp (B, NH, T) and rebuilds
+  // the probabilities, the CUDA backend keeps the probabilities (B, NH, T, T).
+  virtual long causal_attention_state_floats(int B, int T, int NH) const = 0;
+  virtual void causal_attention_forward(float* out, float* state, const float* qkv, long stride, int B, int T, int NH,
                                         int NKV, int HS) = 0;
-  virtual void causal_attention_backward(float* dqkv, const float* dout, const float* probs, const float* qkv, long stride,
+  virtual void causal_attention_backward(float* dqkv, const float* dout, const float* state, const float* qkv, long stride,
                                          int B, int T, int NH, int NKV, int HS) = 0;
   // out (N, H) = silu(gate) * up, gate_up (N, 2H) = [gate | up]
   virtual void swiglu_forward(float* out, const float* gate_up, int N, int H) = 0;

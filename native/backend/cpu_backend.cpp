@@ -175,15 +175,16 @@ class CpuBackend final : public Backend {
     attention_forward(out, q, q_stride, slot, pos, LayerCache{cache.k, cache.v, cache.t_max, cache.kvd}, N, NH, NKV, HS,
                       scratch);
   }
-  void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T, int NH, int NKV,
+  long causal_attention_state_floats(int B, int T, int NH) const override { return (long)B * NH * T; }
+  void causal_attention_forward(float* out, float* lse, const float* qkv, long stride, int B, int T, int NH, int NKV,
                                 int HS) override {
     float* scratch = team_scratch((size_t)(team_size() + 1) * causal_attention_scratch(T, HS));
-    rlcd::causal_attention_forward(out, probs, qkv, stride, B, T, NH, NKV, HS, scratch);
+    rlcd::causal_attention_forward(out, lse, qkv, stride, B, T, NH, NKV, HS, scratch);
   }
-  void causal_attention_backward(float* dqkv, const float* dout, const float* probs, const float* qkv, long stride, int B,
+  void causal_attention_backward(float* dqkv, const float* dout, const float* lse, const float* qkv, long stride, int B,
                                  int T, int NH, int NKV, int HS) override {
     float* scratch = team_scratch((size_t)(team_size() + 1) * causal_attention_scratch(T, HS));
-    rlcd::causal_attention_backward(dqkv, dout, probs, qkv, stride, B, T, NH, NKV, HS, scratch);
+    rlcd::causal_attention_backward(dqkv, dout, lse, qkv, stride, B, T, NH, NKV, HS, scratch);
   }
   void swiglu_forward(float* out, const float* gate_up, int N, int H) override { rlcd::swiglu_forward(out, gate_up, N, H); }
   void swiglu_backward(float* dgate_up, const float* dout, const float* gate_up, int N, int H) override {

@@ -145,6 +145,8 @@ class CudaBackend final : public Backend {
                         int N, int NH, int NKV, int HS) override {
     cuda::attention_decode(ctx(), out, q, q_stride, slot, pos, cache, N, NH, NKV, HS);
   }
+  // The probabilities themselves (B, NH, T, T), read back by the backward kernels.
+  long causal_attention_state_floats(int B, int T, int NH) const override { return (long)B * NH * T * T; }
   void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T, int NH, int NKV,
                                 int HS) override {
     cuda::causal_attention_forward(ctx(), out, probs, qkv, stride, B, T, NH, NKV, HS);

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <cstring>
 
 #include "gemm.h"
@@ -223,16 +222,18 @@ void score_product(int M, int N, int K, const float* A, long ars, const float* B
 }
 
 // A row of P in place: row[0, n) = softmax(row[0, n)) (the scores, already scaled), row[n, end) = 0.
-// On AVX-512 in 16 lanes with a masked tail: the rows are short (n averages T / 2), and the
-// 8-lane helpers end each one with up to seven scalar expf calls.
-void softmax_causal_row(float* row, int n, int end) {
+// Returns the row's log-sum-exp, which is all the backward pass keeps of it. On AVX-512 in 16
+// lanes with a masked tail: the rows are short (n averages T / 2), and the 8-lane helpers end
+// each one with up to seven scalar expf calls.
+float softmax_causal_row(float* row, int n, int end) {
 #ifdef __AVX512F__
   int s = 0;
   __m512 m = _mm512_set1_ps(-__builtin_inff());
   for (; s + 16 <= n; s += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(row + s));
   const __mmask16 tail = first_lanes(n - s);
   m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, row + s));
-  const __m512 mx = _mm512_set1_ps(_mm512_reduce_max_ps(m));
+  const float top = _mm512_reduce_max_ps(m);
+  const __m512 mx = _mm512_set1_ps(top);
   __m512 sum = _mm512_setzero_ps();
   for (s = 0; s + 16 <= n; s += 16) {
     const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + s), mx));
@@ -240,42 +241,38 @@ void softmax_causal_row(float* row, int n, int end) {
     sum = _mm512_add_ps(sum, e);
   }
   const __m512 e = _mm512_maskz_mov_ps(tail, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + s), mx)));
-  sum = _mm512_add_ps(sum, e);
-  const __m512 inv = _mm512_set1_ps(1.0f / _mm512_reduce_add_ps(sum));
+  const float total = _mm512_reduce_add_ps(_mm512_add_ps(sum, e));
+  const __m512 inv = _mm512_set1_ps(1.0f / total);
   for (s = 0; s + 16 <= n; s += 16) _mm512_storeu_ps(row + s, _mm512_mul_ps(_mm512_loadu_ps(row + s), inv));
   // the tail's lanes past n are zeros: they start the zeros above the diagonal
   _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_mul_ps(e, inv));
   for (s += 16; s < end; s += 16) _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_setzero_ps());
+  return top + std::log(total);
 #else
   const float mx = max_of(row, n);
-  const float inv = 1.0f / exp_shifted(row, row, mx, n);
+  const float total = exp_shifted(row, row, mx, n);
+  const float inv = 1.0f / total;
   for (int s = 0; s < n; s++) row[s] *= inv;
   std::memset(row + n, 0, sizeof(float) * (end - n));
+  return mx + std::log(total);
 #endif
 }
 
-// P's row t (T floats) from the block's row (n floats, the rest zeros). On AVX-512, with
-// streaming stores when the row is whole cache lines: P (B x NH x T x T) is far larger than the
-// caches and read again only in the backward pass, so ordinary stores first read every line
-// from memory; streaming ones do not (the forward pass 1.05-1.2x, Zen 4).
-void store_probs_row(float* dst, const float* row, int n, int T) {
+// A row of P again in the backward pass, from its scores (already scaled) and the forward's
+// log-sum-exp: row[0, n) = exp(row - lse), row[n, end) = 0.
+void probs_from_lse_row(float* row, float lse, int n, int end) {
 #ifdef __AVX512F__
-  if (((uintptr_t)dst & 63) == 0 && T % 16 == 0) {
-    int s = 0;
-    for (; s + 16 <= n; s += 16) _mm512_stream_ps(dst + s, _mm512_loadu_ps(row + s));
-    if (s < n) _mm512_stream_ps(dst + s, _mm512_maskz_loadu_ps(first_lanes(n - s), row + s)), s += 16;
-    for (; s < T; s += 16) _mm512_stream_ps(dst + s, _mm512_setzero_ps());
-    return;
+  const __m512 shift = _mm512_set1_ps(lse);
+  int s = 0;
+  for (; s + 16 <= n; s += 16) _mm512_storeu_ps(row + s, exp16(_mm512_sub_ps(_mm512_loadu_ps(row + s), shift)));
+  for (; s < end; s += 16) {
+    const __mmask16 valid = first_lanes(std::max(0, std::min(16, n - s)));
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, row + s), shift));
+    _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_maskz_mov_ps(valid, e));
   }
-#endif
-  std::memcpy(dst, row, sizeof(float) * n);
-  std::memset(dst + n, 0, sizeof(float) * (T - n));
-}
-
-// Streaming stores are weakly ordered: a fence before the stores are read by another thread.
-void stream_fence() {
-#ifdef __AVX512F__
-  _mm_sfence();
+#else
+  for (int s = 0; s < n; s++) row[s] = std::exp(row[s] - lse);
+  std::memset(row + n, 0, sizeof(float) * (end - n));
 #endif
 }
 
@@ -347,15 +344,17 @@ void gather_head_transposed(float* dst, const float* src, long stride, int T, in
 
 }  // namespace
 
-// A block's S / P (and dS in the backward pass), 2 x kRows x transposed_cols(T), and a head's Q,
-// K, V, dO, dK and dV gathered (6 x HS x at most transposed_cols(T)).
-long causal_attention_scratch(int T, int HS) { return (2L * kRows + 6L * HS) * transposed_cols(T); }
+// A block's P and dS (2 x kRows x transposed_cols(T)), and one head's Q, K, V, dO, dK and dV
+// gathered, K twice (7 x HS x at most transposed_cols(T)).
+long causal_attention_scratch(int T, int HS) { return (2L * kRows + 7L * HS) * transposed_cols(T); }
 
 // Per (sequence, query head), with Q, K, V (T, HS) views into qkv (row stride `stride`):
-//   S = Q K^T * scale,  P = causal softmax(S),  O = P V
+//   S = Q K^T * scale,  P = causal softmax(S),  O = P V,  lse = log sum_s exp(S)
 // on row blocks of kRows queries against the keys up to the block's end (one work item is one
-// thread's share). P keeps zeros above the diagonal.
-void causal_attention_forward(float* out, float* probs, const float* qkv, long stride, int B, int T,
+// thread's share). P lives only in a block of scratch: the backward pass rebuilds it from the
+// scores and lse, as flash attention does. Keeping P (B x NH x T x T floats a layer, 268 MB for
+// the 25.7M model at 8 x 256) cost more time in memory traffic than the rebuild does.
+void causal_attention_forward(float* out, float* lse, const float* qkv, long stride, int B, int T,
                               int NH, int NKV, int HS, float* scratch) {
   const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV, KT = transposed_cols(T);
   const float scale = 1.0f / std::sqrt((float)HS);
@@ -365,36 +364,33 @@ void causal_attention_forward(float* out, float* probs, const float* qkv, long s
   for (long item = 0; item < items; item++) {
     const int b = (int)(item / NH), h = (int)(item % NH), kvh = h / group;
     const float* base = qkv + (long)b * T * stride;
-    // Q and V of this head (T, HS), and K transposed (HS, KT), in the thread's scratch
+    // Q and V of this head (T, HS), K transposed (HS, KT) and a block of P (kRows, KT), in the
+    // thread's scratch
     float* q = thread_scratch(scratch, per_thread);
     float* v = q + (long)T * HS;
     float* kt = v + (long)T * HS;
+    float* p = kt + (long)HS * KT;
     gather_head(q, base + (long)h * HS, stride, T, HS);
     gather_head_transposed(kt, base + QD + (long)kvh * HS, stride, T, HS, KT);
     gather_head(v, base + QD + KVD + (long)kvh * HS, stride, T, HS);
-    float* pb = kt + (long)HS * KT;
-    float* p = probs + ((long)b * NH + h) * T * T;
+    float* row_lse = lse + ((long)b * NH + h) * T;
     for (int r0 = 0; r0 < T; r0 += kRows) {
       const int rows = std::min(kRows, T - r0), keys = r0 + rows;
-      // S rows r0.. against keys 0..keys-1, then P, in the scratch block; O rows r0.. = P . V
-      score_product(rows, keys, HS, q + (long)r0 * HS, HS, kt, KT, pb, KT, true, scale);
-      for (int i = 0; i < rows; i++) {
-        softmax_causal_row(pb + (long)i * KT, r0 + i + 1, keys);
-        store_probs_row(p + (long)(r0 + i) * T, pb + (long)i * KT, keys, T);
-      }
-      head_product(rows, HS, keys, pb, KT, 1, v, HS, out + ((long)b * T + r0) * QD + (long)h * HS, QD, false);
+      // S rows r0.. against keys 0..keys-1, then P; O rows r0.. = P . V
+      score_product(rows, keys, HS, q + (long)r0 * HS, HS, kt, KT, p, KT, true, scale);
+      for (int i = 0; i < rows; i++) row_lse[r0 + i] = softmax_causal_row(p + (long)i * KT, r0 + i + 1, keys);
+      head_product(rows, HS, keys, p, KT, 1, v, HS, out + ((long)b * T + r0) * QD + (long)h * HS, QD, false);
     }
   }
-  stream_fence();
 }
 
-// With dO the output gradient of one (sequence, head):
+// With dO the output gradient of one (sequence, head), and P rebuilt from the scores and lse:
 //   dP = dO V^T,  dS = P (dP - rowsum(P dP)) * scale,  dQ = dS K,  dK += dS^T Q,  dV += P^T dO
 // Query heads of a GQA group add into the same dK/dV, so one work item serves the whole group,
-// one head after another. Block by block of kRows queries: dS and a copy of P's rows live in the
+// one head after another, block by block of kRows queries: P and dS of the block live in the
 // thread's scratch (row stride KT, so that reading their columns does not fall into a few L1
-// sets) while every product that needs them runs, so P is read from memory once.
-void causal_attention_backward(float* dqkv, const float* dout, const float* probs, const float* qkv,
+// sets) while every product that needs them runs.
+void causal_attention_backward(float* dqkv, const float* dout, const float* lse, const float* qkv,
                                long stride, int B, int T, int NH, int NKV, int HS, float* scratch) {
   const int QD = NH * HS, KVD = NKV * HS, group = NH / NKV, KT = transposed_cols(T);
   const float scale = 1.0f / std::sqrt((float)HS);
@@ -403,40 +399,42 @@ void causal_attention_backward(float* dqkv, const float* dout, const float* prob
 #pragma omp for schedule(dynamic, 1)
   for (long item = 0; item < items; item++) {
     const int b = (int)(item / NKV), kvh = (int)(item % NKV);
-    // dS and P of a block (kRows, KT), this KV head's K, dK and dV and each query head's Q and dO
-    // (T, HS), and V transposed (HS, KT)
-    float* ds = thread_scratch(scratch, per_thread);
-    float* pb = ds + (long)kRows * KT;
-    float* k = pb + (long)kRows * KT;
+    // P and dS of a block (kRows, KT); this KV head's K, dK and dV and each query head's Q and dO
+    // (T, HS); K and V transposed (HS, KT)
+    float* p = thread_scratch(scratch, per_thread);
+    float* ds = p + (long)kRows * KT;
+    float* k = ds + (long)kRows * KT;
     float* dk = k + (long)T * HS;
     float* dv = dk + (long)T * HS;
     float* q = dv + (long)T * HS;
     float* dy = q + (long)T * HS;
-    float* vt = dy + (long)T * HS;
+    float* kt = dy + (long)T * HS;
+    float* vt = kt + (long)HS * KT;
     const float* base = qkv + (long)b * T * stride;
     float* dbase = dqkv + (long)b * T * stride;
     gather_head(k, base + QD + (long)kvh * HS, stride, T, HS);
+    gather_head_transposed(kt, base + QD + (long)kvh * HS, stride, T, HS, KT);
     gather_head_transposed(vt, base + QD + KVD + (long)kvh * HS, stride, T, HS, KT);
     std::memset(dk, 0, sizeof(float) * T * HS);
     std::memset(dv, 0, sizeof(float) * T * HS);
     for (int h = kvh * group; h < (kvh + 1) * group; h++) {
-      const float* p = probs + ((long)b * NH + h) * T * T;
+      const float* row_lse = lse + ((long)b * NH + h) * T;
       gather_head(dy, dout + (long)b * T * QD + (long)h * HS, QD, T, HS);
       gather_head(q, base + (long)h * HS, stride, T, HS);
       float* dq = dbase + (long)h * HS;
       for (int r0 = 0; r0 < T; r0 += kRows) {
         const int rows = std::min(kRows, T - r0), keys = r0 + rows;
-        // dP = dO rows r0.. . V^T (keys 0..keys-1), then dS in place, P's rows copied beside it
+        // P of rows r0.. (keys 0..keys-1) again; dP = dO rows r0.. . V^T, then dS in place
+        score_product(rows, keys, HS, q + (long)r0 * HS, HS, kt, KT, p, KT, true, scale);
         score_product(rows, keys, HS, dy + (long)r0 * HS, HS, vt, KT, ds, KT, false, 1.0f);
         for (int i = 0; i < rows; i++) {
-          const float* pr = p + (long)(r0 + i) * T;
-          copy_row(pb + (long)i * KT, pr, keys);
-          softmax_backward_row(ds + (long)i * KT, pb + (long)i * KT, r0 + i + 1, keys, scale);
+          probs_from_lse_row(p + (long)i * KT, row_lse[r0 + i], r0 + i + 1, keys);
+          softmax_backward_row(ds + (long)i * KT, p + (long)i * KT, r0 + i + 1, keys, scale);
         }
         // dQ rows r0.. = dS . K;  dK[0, keys) += dS^T . Q rows r0..;  dV[0, keys) += P^T . dO rows r0..
         head_product(rows, HS, keys, ds, KT, 1, k, HS, dq + (long)r0 * stride, stride, false);
         head_product(keys, HS, rows, ds, 1, KT, q + (long)r0 * HS, HS, dk, HS, true);
-        head_product(keys, HS, rows, pb, 1, KT, dy + (long)r0 * HS, HS, dv, HS, true);
+        head_product(keys, HS, rows, p, 1, KT, dy + (long)r0 * HS, HS, dv, HS, true);
       }
     }
     for (int t = 0; t < T; t++) {

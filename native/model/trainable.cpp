@@ -161,7 +161,7 @@ void TrainableModel::ensure(int B_in, int T_in, bool want_logits) {
       la.ln1.resize(N * C);
       la.rstd1.resize(N);
       la.qkv.resize(N * QKV);
-      la.probs.resize((size_t)B * c.n_heads * T * T);
+      la.attn_state.resize((size_t)backend_->causal_attention_state_floats(B, T, c.n_heads));
       la.att.resize(N * QD);
       la.mid.resize(N * C);
       la.ln2.resize(N * C);
@@ -270,7 +270,7 @@ void TrainableModel::forward(const TrainBatch& batch, bool want_logits, bool ada
       block_forward(kBlockQkv, l, q, QKV, a.ln1.data(), adapters, false);
       b.rope_forward(q, QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
       b.rope_forward(q + QD, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);
-      b.causal_attention_forward(a.att.data(), a.probs.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS);
+      b.causal_attention_forward(a.att.data(), a.attn_state.data(), q, QKV, B_, T_, c.n_heads, c.n_kv_heads, HS);
       b.copy(a.mid.data(), a.in.data(), (long)N * C);
       block_forward(kBlockAttnOut, l, a.mid.data(), C, a.att.data(), adapters, true);
       b.rmsnorm_forward(a.ln2.data(), a.mid.data(), p.layer(kMlpNorm, l), N, C, c.rms_eps, a.rstd2.data());
@@ -389,7 +389,7 @@ void TrainableModel::backward(const float* dlogits, const float* dhead) {
 
       // attention block: mid = in + att Wo^T
       block_backward(kBlockAttnOut, l, datt_.data(), dmid_.data(), C, a.att.data());
-      b.causal_attention_backward(dqkv_.data(), datt_.data(), a.probs.data(), a.qkv.data(), QKV, B_, T_, c.n_heads,
+      b.causal_attention_backward(dqkv_.data(), datt_.data(), a.attn_state.data(), a.qkv.data(), QKV, B_, T_, c.n_heads,
                                   c.n_kv_heads, HS);
       b.rope_backward(dqkv_.data(), QKV, pos, N, c.n_heads, HS, c.rope_style, rope_);
       b.rope_backward(dqkv_.data() + QD, QKV, pos, N, c.n_kv_heads, HS, c.rope_style, rope_);

@@ -117,7 +117,7 @@ class TrainableModel {
 
  private:
   struct LayerActs {
-    AlignedBuffer in, ln1, rstd1, qkv, probs, att, mid, ln2, rstd2, gate_up, hidden;
+    AlignedBuffer in, ln1, rstd1, qkv, attn_state, att, mid, ln2, rstd2, gate_up, hidden;
     std::vector<AlignedBuffer> lora_xa;  // (kNumLoraTargets) x A^T per adapted projection: (N, r)
   };
   void ensure(int B, int T, bool want_logits);

@@ -4,7 +4,6 @@
 // runs it. Prints one line per check and `N passed, N failed` last; exits non-zero on a failure.
 #include <algorithm>
 #include <cmath>
-#include <cstdint>
 #include <cstdio>
 #include <functional>
 #include <string>
@@ -207,27 +206,18 @@ static void check_swiglu() {
   report("swiglu", fd_check(gu, dgu, loss), 1e-2);
 }
 
-// T = 70 crosses the kernel's 64-row blocks (and is not a multiple of them); HS = 32 takes the
-// 32-wide direct tiles (6 rows and a smaller tail) on AVX-512. P is 64-byte aligned, as the
-// trainer's buffers are: with T = 80 (whole cache lines a row) its rows are streamed.
+// T = 70 crosses the kernel's 64-row blocks (and is not a multiple of them), T = 80 ends a block
+// on a whole 16-lane vector; HS = 32 takes the 32-wide direct tiles (6 rows and a smaller tail)
+// on AVX-512. The backward rebuilds P from the forward's log-sum-exp, so the finite differences
+// check that too.
 static void check_attention(int T, int HS = 8) {
   const int B = 2, NH = 4, NKV = 2, QD = NH * HS, KVD = NKV * HS, S = QD + 2 * KVD;
   Vec qkv = randn((size_t)B * T * S, 0.5f), dy = randn((size_t)B * T * QD), out((size_t)B * T * QD);
-  Vec probs_buf((size_t)B * NH * T * T + 16, NAN), dqkv((size_t)B * T * S), scratch(causal_attention_scratch(T, HS));
-  float* probs = probs_buf.data() + (64 - (uintptr_t)probs_buf.data() % 64) % 64 / sizeof(float);
-  auto loss = [&] { causal_attention_forward(out.data(), probs, qkv.data(), S, B, T, NH, NKV, HS, scratch.data()); return dotd(out, dy); };
+  Vec lse((size_t)B * NH * T, NAN), dqkv((size_t)B * T * S), scratch(causal_attention_scratch(T, HS));
+  auto loss = [&] { causal_attention_forward(out.data(), lse.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data()); return dotd(out, dy); };
   loss();
-  // P's rows: each sums to 1 up to its position, zeros after it.
-  double worst_p = 0;
-  for (int r = 0; r < B * NH * T; r++) {
-    const float* row = probs + (size_t)r * T;
-    double sum = 0, above = 0;
-    for (int s = 0; s < T; s++) (s <= r % T ? sum : above) += std::fabs(row[s]);
-    worst_p = std::isfinite(sum + above) ? std::max({worst_p, std::fabs(sum - 1), above}) : INFINITY;
-  }
-  report("causal attention (GQA) probabilities, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), worst_p, 1e-5);
-  // The forward against softmax(q k^T / sqrt(HS)) v in double, position by position.
-  double worst = 0;
+  // The forward and the log-sum-exp against softmax(q k^T / sqrt(HS)) v in double, position by position.
+  double worst = 0, worst_lse = 0;
   for (int b = 0; b < B; b++)
     for (int h = 0; h < NH; h++)
       for (int t = 0; t < T; t++) {
@@ -241,6 +231,8 @@ static void check_attention(int T, int HS = 8) {
           w[s] = d / std::sqrt((double)HS), mx = std::max(mx, w[s]);
         }
         for (int s = 0; s <= t; s++) sum += (w[s] = std::exp(w[s] - mx));
+        const double got_lse = lse[((size_t)b * NH + h) * T + t];
+        worst_lse = std::isfinite(got_lse) ? std::max(worst_lse, std::fabs(mx + std::log(sum) - got_lse)) : INFINITY;
         for (int i = 0; i < HS; i++) {
           double o = 0;
           for (int s = 0; s <= t; s++) o += w[s] / sum * qkv[((size_t)b * T + s) * S + QD + KVD + (h / (NH / NKV)) * HS + i];
@@ -248,7 +240,8 @@ static void check_attention(int T, int HS = 8) {
         }
       }
   report("causal attention (GQA) forward, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), worst, 1e-5);
-  causal_attention_backward(dqkv.data(), dy.data(), probs, qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
+  report("causal attention (GQA) log-sum-exp, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), worst_lse, 1e-5);
+  causal_attention_backward(dqkv.data(), dy.data(), lse.data(), qkv.data(), S, B, T, NH, NKV, HS, scratch.data());
   report("causal attention (GQA) dq dk dv, T = " + std::to_string(T) + ", HS = " + std::to_string(HS), fd_check(qkv, dqkv, loss, 1e-2f, 200), 1e-2);
 }
 
