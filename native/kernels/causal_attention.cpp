@@ -227,25 +227,14 @@ void score_product(int M, int N, int K, const float* A, long ars, const float* B
 // each one with up to seven scalar expf calls.
 float softmax_causal_row(float* row, int n, int end) {
 #ifdef __AVX512F__
-  int s = 0;
-  __m512 m = _mm512_set1_ps(-__builtin_inff());
-  for (; s + 16 <= n; s += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(row + s));
-  const __mmask16 tail = first_lanes(n - s);
-  m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, row + s));
-  const float top = _mm512_reduce_max_ps(m);
-  const __m512 mx = _mm512_set1_ps(top);
-  __m512 sum = _mm512_setzero_ps();
-  for (s = 0; s + 16 <= n; s += 16) {
-    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + s), mx));
-    _mm512_storeu_ps(row + s, e);
-    sum = _mm512_add_ps(sum, e);
-  }
-  const __m512 e = _mm512_maskz_mov_ps(tail, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + s), mx)));
-  const float total = _mm512_reduce_add_ps(_mm512_add_ps(sum, e));
+  const float top = max_of16(row, n);
+  const float total = exp_shifted16(row, row, top, n);
   const __m512 inv = _mm512_set1_ps(1.0f / total);
-  for (s = 0; s + 16 <= n; s += 16) _mm512_storeu_ps(row + s, _mm512_mul_ps(_mm512_loadu_ps(row + s), inv));
-  // the tail's lanes past n are zeros: they start the zeros above the diagonal
-  _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_mul_ps(e, inv));
+  int s = 0;
+  for (; s + 16 <= n; s += 16) _mm512_storeu_ps(row + s, _mm512_mul_ps(_mm512_loadu_ps(row + s), inv));
+  // the tail's lanes past n are read as zeros: they start the zeros above the diagonal
+  const __m512 last = _mm512_maskz_loadu_ps(first_lanes(n - s), row + s);
+  _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_mul_ps(last, inv));
   for (s += 16; s < end; s += 16) _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_setzero_ps());
   return top + std::log(total);
 #else

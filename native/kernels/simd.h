@@ -82,6 +82,34 @@ inline __m512 exp16(__m512 x) {
 
 // The first n (0 to 16) lanes.
 inline __mmask16 first_lanes(int n) { return (__mmask16)((1u << n) - 1); }
+
+// max_i x[i] in 16 lanes with a masked tail (n >= 1).
+inline float max_of16(const float* x, int n) {
+  int i = 0;
+  __m512 m = _mm512_set1_ps(-__builtin_inff());
+  for (; i + 16 <= n; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(x + i));
+  const __mmask16 tail = first_lanes(n - i);
+  m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, x + i));
+  return _mm512_reduce_max_ps(m);
+}
+
+// y[i] = exp(x[i] - shift) (y may be null, or x); returns their sum, in 16 lanes with a masked
+// tail: short rows end in one vector instead of exp_shifted's scalar expf calls. (Its sums are
+// in another order than exp_shifted's.)
+inline float exp_shifted16(float* y, const float* x, float shift, int n) {
+  int i = 0;
+  const __m512 s = _mm512_set1_ps(shift);
+  __m512 sum = _mm512_setzero_ps();
+  for (; i + 16 <= n; i += 16) {
+    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), s));
+    if (y) _mm512_storeu_ps(y + i, e);
+    sum = _mm512_add_ps(sum, e);
+  }
+  const __mmask16 tail = first_lanes(n - i);
+  const __m512 e = _mm512_maskz_mov_ps(tail, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, x + i), s)));
+  if (y) _mm512_mask_storeu_ps(y + i, tail, e);
+  return _mm512_reduce_add_ps(_mm512_add_ps(sum, e));
+}
 #endif
 
 // y[i] = exp(x[i] - shift); returns sum of y, summed in a fixed order (8 lanes, then the tail).

@@ -14,12 +14,7 @@ namespace {
 // paths agree to the bit. On AVX-512 in 16 lanes with a masked tail; the 8-lane helpers otherwise.
 float row_max(const float* row, int V) {
 #ifdef __AVX512F__
-  int i = 0;
-  __m512 m = _mm512_set1_ps(-__builtin_inff());
-  for (; i + 16 <= V; i += 16) m = _mm512_max_ps(m, _mm512_loadu_ps(row + i));
-  const __mmask16 tail = first_lanes(V - i);
-  m = _mm512_mask_max_ps(m, tail, m, _mm512_maskz_loadu_ps(tail, row + i));
-  return _mm512_reduce_max_ps(m);
+  return max_of16(row, V);
 #else
   return max_of(row, V);
 #endif
@@ -27,18 +22,7 @@ float row_max(const float* row, int V) {
 
 float row_exp_sum(float* y, const float* row, float mx, int V) {
 #ifdef __AVX512F__
-  int i = 0;
-  const __m512 shift = _mm512_set1_ps(mx);
-  __m512 sum = _mm512_setzero_ps();
-  for (; i + 16 <= V; i += 16) {
-    const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(row + i), shift));
-    if (y) _mm512_storeu_ps(y + i, e);
-    sum = _mm512_add_ps(sum, e);
-  }
-  const __mmask16 tail = first_lanes(V - i);
-  const __m512 e = _mm512_maskz_mov_ps(tail, exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(tail, row + i), shift)));
-  if (y) _mm512_mask_storeu_ps(y + i, tail, e);
-  return _mm512_reduce_add_ps(_mm512_add_ps(sum, e));
+  return exp_shifted16(y, row, mx, V);
 #else
   if (y) return exp_shifted(y, row, mx, V);
   thread_local std::vector<float> scratch;
