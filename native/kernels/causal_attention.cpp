@@ -77,8 +77,7 @@ inline void score_rows(int K, const float* A, long ars, const float* B, long brs
       c[r][1] = _mm512_fmadd_ps(x, b1, c[r][1]);
     }
   }
-  const __mmask16 m0 = cols >= 16 ? 0xFFFF : (__mmask16)((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32 ? 0xFFFF : cols > 16 ? (__mmask16)((1u << (cols - 16)) - 1) : 0;
+  const __mmask16 m0 = first_lanes(cols), m1 = first_lanes(cols - 16);
   const __m512 s = _mm512_set1_ps(scale);
 #pragma GCC unroll 8
   for (int r = 0; r < R; r++) {
@@ -234,8 +233,8 @@ float softmax_causal_row(float* row, int n, int end) {
   for (; s + 16 <= n; s += 16) _mm512_storeu_ps(row + s, _mm512_mul_ps(_mm512_loadu_ps(row + s), inv));
   // the tail's lanes past n are read as zeros: they start the zeros above the diagonal
   const __m512 last = _mm512_maskz_loadu_ps(first_lanes(n - s), row + s);
-  _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_mul_ps(last, inv));
-  for (s += 16; s < end; s += 16) _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_setzero_ps());
+  _mm512_mask_storeu_ps(row + s, first_lanes(end - s), _mm512_mul_ps(last, inv));
+  for (s += 16; s < end; s += 16) _mm512_mask_storeu_ps(row + s, first_lanes(end - s), _mm512_setzero_ps());
   return top + std::log(total);
 #else
   const float mx = max_of(row, n);
@@ -255,9 +254,9 @@ void probs_from_lse_row(float* row, float lse, int n, int end) {
   int s = 0;
   for (; s + 16 <= n; s += 16) _mm512_storeu_ps(row + s, exp16(_mm512_sub_ps(_mm512_loadu_ps(row + s), shift)));
   for (; s < end; s += 16) {
-    const __mmask16 valid = first_lanes(std::max(0, std::min(16, n - s)));
+    const __mmask16 valid = first_lanes(n - s);
     const __m512 e = exp16(_mm512_sub_ps(_mm512_maskz_loadu_ps(valid, row + s), shift));
-    _mm512_mask_storeu_ps(row + s, first_lanes(std::min(16, end - s)), _mm512_maskz_mov_ps(valid, e));
+    _mm512_mask_storeu_ps(row + s, first_lanes(end - s), _mm512_maskz_mov_ps(valid, e));
   }
 #else
   for (int s = 0; s < n; s++) row[s] = std::exp(row[s] - lse);
@@ -280,8 +279,8 @@ void softmax_backward_row(float* d, const float* p, int n, int keys, float scale
   }
   // lanes past n: p is read as 0, so they store the zeros above the diagonal
   for (; s < keys; s += 16) {
-    const __mmask16 m = first_lanes(std::min(16, keys - s));
-    const __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(first_lanes(std::max(0, std::min(16, n - s))), p + s),
+    const __mmask16 m = first_lanes(keys - s);
+    const __m512 x = _mm512_mul_ps(_mm512_maskz_loadu_ps(first_lanes(n - s), p + s),
                                    _mm512_sub_ps(_mm512_maskz_loadu_ps(m, d + s), sum));
     _mm512_mask_storeu_ps(d + s, m, _mm512_mul_ps(x, sc));
   }
@@ -306,10 +305,7 @@ void copy_row(float* dst, const float* src, int n) {
 #ifdef __AVX512F__
   int j = 0;
   for (; j + 16 <= n; j += 16) _mm512_storeu_ps(dst + j, _mm512_loadu_ps(src + j));
-  if (j < n) {
-    const __mmask16 m = (__mmask16)((1u << (n - j)) - 1);
-    _mm512_mask_storeu_ps(dst + j, m, _mm512_maskz_loadu_ps(m, src + j));
-  }
+  if (j < n) _mm512_mask_storeu_ps(dst + j, first_lanes(n - j), _mm512_maskz_loadu_ps(first_lanes(n - j), src + j));
 #else
   std::memcpy(dst, src, sizeof(float) * n);
 #endif

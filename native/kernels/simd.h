@@ -80,8 +80,8 @@ inline __m512 exp16(__m512 x) {
   return _mm512_mask_blend_ps(over, y, _mm512_set1_ps(__builtin_inff()));
 }
 
-// The first n (0 to 16) lanes.
-inline __mmask16 first_lanes(int n) { return (__mmask16)((1u << n) - 1); }
+// The first n lanes, n clamped to [0, 16]: the mask of a row's last, partial vector.
+inline __mmask16 first_lanes(int n) { return n <= 0 ? 0 : n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1); }
 
 // max_i x[i] in 16 lanes with a masked tail (n >= 1).
 inline float max_of16(const float* x, int n) {
