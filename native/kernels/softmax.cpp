@@ -7,18 +7,30 @@
 
 namespace rlcd {
 
-float logsumexp(const float* x, int n) {
-  float mx = max_of(x, n);
-  if (std::isinf(mx)) return mx;
-  thread_local std::vector<float> scratch;
-  if ((int)scratch.size() < n) scratch.resize(n);
-  return mx + std::log(exp_shifted(scratch.data(), x, mx, n));
+// On AVX-512 in 16 lanes with a masked tail; the 8-lane helpers (and a scalar tail) otherwise.
+float row_max(const float* x, int n) {
+#ifdef __AVX512F__
+  return max_of16(x, n);
+#else
+  return max_of(x, n);
+#endif
 }
 
-void softmax_forward(float* probs, const float* x, int n) {
-  float mx = max_of(x, n);
-  float inv = 1.0f / exp_shifted(probs, x, mx, n);
-  for (int i = 0; i < n; i++) probs[i] *= inv;
+float row_exp_sum(float* y, const float* x, float shift, int n) {
+#ifdef __AVX512F__
+  return exp_shifted16(y, x, shift, n);
+#else
+  if (y) return exp_shifted(y, x, shift, n);
+  thread_local std::vector<float> scratch;
+  if ((int)scratch.size() < n) scratch.resize(n);
+  return exp_shifted(scratch.data(), x, shift, n);
+#endif
+}
+
+float logsumexp(const float* x, int n) {
+  const float mx = row_max(x, n);
+  if (std::isinf(mx)) return mx;
+  return mx + std::log(row_exp_sum(nullptr, x, mx, n));
 }
 
 }  // namespace rlcd

@@ -4,46 +4,15 @@
 #include <vector>
 
 #include "../kernels/simd.h"
+#include "../kernels/softmax.h"
 
 namespace rlcd {
-
-namespace {
-
-// The max of a logits row, and sum_i exp(row_i - mx) (writing the terms to y unless it is null):
-// every loss below takes its log-sum-exp from these two, so the log-probs of the SFT, DPO and PPO
-// paths agree to the bit. On AVX-512 in 16 lanes with a masked tail; the 8-lane helpers otherwise.
-float row_max(const float* row, int V) {
-#ifdef __AVX512F__
-  return max_of16(row, V);
-#else
-  return max_of(row, V);
-#endif
-}
-
-float row_exp_sum(float* y, const float* row, float mx, int V) {
-#ifdef __AVX512F__
-  return exp_shifted16(y, row, mx, V);
-#else
-  if (y) return exp_shifted(y, row, mx, V);
-  thread_local std::vector<float> scratch;
-  if ((int)scratch.size() < V) scratch.resize(V);
-  return exp_shifted(scratch.data(), row, mx, V);
-#endif
-}
-
-float row_logsumexp(const float* row, int V) {
-  const float mx = row_max(row, V);
-  if (std::isinf(mx)) return mx;
-  return mx + std::log(row_exp_sum(nullptr, row, mx, V));
-}
-
-}  // namespace
 
 void logprobs_forward(float* logprobs, const float* logits, const int* targets, int N, int V) {
 #pragma omp for schedule(static)
   for (int n = 0; n < N; n++) {
     const float* row = logits + (long)n * V;
-    logprobs[n] = row[targets[n]] - row_logsumexp(row, V);
+    logprobs[n] = row[targets[n]] - logsumexp(row, V);
   }
 }
 
